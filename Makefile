@@ -1,0 +1,69 @@
+# The course's commands. `make book` and `make test` are the two a newcomer needs;
+# both create .venv from requirements.txt first (again whenever requirements.txt
+# or pyproject.toml is newer than the last install).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# pytest workers for `make test` (pytest-xdist): "auto" is one per core.
+JOBS ?= auto
+
+# Every command below runs the tools of .venv, whatever the caller's PATH holds.
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup book test serve exercises grade bench linkcheck clean
+
+help:
+	@echo "make book        set up .venv, build the site into _build/html (all notebooks executed)"
+	@echo "make test        set up .venv, run the whole test suite"
+	@echo "make serve       serve _build/html on http://$(HOST):$(PORT) (PORT=... to change)"
+	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader"
+	@echo "make grade NB=path/to/notebook.ipynb   score a filled-in exercise notebook"
+	@echo "make bench       measure notebook, build and grading times (benchmarks/RESULTS.md)"
+	@echo "make linkcheck   check the site's external links (needs network)"
+	@echo "make clean       remove _build and caches (keeps .venv)"
+
+setup: $(INSTALLED)
+
+$(INSTALLED): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else f"Python 3.11 is required, {sys.executable} is {v[0]}.{v[1]}: run make PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# (the grep drops pip's notes about this machine's missing local mirror folders)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+	@touch $@
+
+# -W: any warning fails the build; --keep-going: report every problem in one run.
+book: $(INSTALLED)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest -n $(JOBS)
+
+serve:
+	@test -f _build/html/index.html || { echo "No site in _build/html yet: run make book first." >&2; exit 1; }
+	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	$(PYTHON) -m http.server --bind $(HOST) --directory _build/html $(PORT)
+
+exercises: $(INSTALLED)
+	$(BIN)/python -m regcourse.release solutions exercises
+
+grade: $(INSTALLED)
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb" >&2; exit 2; }
+	$(BIN)/regcourse grade "$(NB)"
+
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks $(BENCHFLAGS)
+
+linkcheck: $(INSTALLED)
+	$(BIN)/jupyter-book build . --builder linkcheck
+
+clean:
+	rm -rf _build .pytest_cache .jupyter_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

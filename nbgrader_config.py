@@ -1,0 +1,19 @@
+"""nbgrader configuration of the course.
+
+Run nbgrader from the repository root (or from a course folder holding a copy of
+this file). Every path here is relative to that folder, so a fork works anywhere.
+"""
+
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "regcourse"
+# The instructor's notebooks, with solutions and hidden tests ...
+c.CourseDirectory.source_directory = "solutions"
+# ... and the student versions nbgrader generates from them (committed).
+c.CourseDirectory.release_directory = "exercises"
+
+# Every graded cell of the course runs in well under a second; 30 s per cell
+# stops an infinite loop without punishing a slow but correct answer.
+c.Execute.timeout = 30
+# A learner who edits or deletes a test cell gets it back from the source.
+c.OverwriteCells.add_missing_cells = True

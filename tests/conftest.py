@@ -1,0 +1,65 @@
+"""Fixtures shared by the test suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from regcourse.notebooks import REPO  # noqa: E402
+from regcourse.release import assignment_ids  # noqa: E402
+
+ASSIGNMENTS = assignment_ids(REPO / "solutions")
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def course_template(tmp_path_factory):
+    """A course folder whose gradebook knows every assignment (built once per worker)."""
+    from regcourse.grading.course import Course
+
+    root = tmp_path_factory.mktemp("template") / "course"
+    return Course.create(root, REPO / "solutions", REPO / "nbgrader_config.py", ASSIGNMENTS)
+
+
+@pytest.fixture
+def course(course_template, tmp_path):
+    """A private copy of the template course for one test."""
+    return course_template.clone(tmp_path / "course")
+
+
+def build_site(*extra: str, cwd: Path = REPO):
+    """Run the site build exactly as `make book` does; returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    return subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", *extra],
+                          cwd=cwd, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """``_build/html``, built once per test run even when several workers ask for it."""
+    import os
+
+    from filelock import FileLock
+
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+    build = REPO / "_build"
+    build.mkdir(exist_ok=True)
+    stamp = build / ".built-by-test-run"
+    with FileLock(str(build / ".test-build.lock")):
+        if not (stamp.exists() and stamp.read_text() == run_id):
+            result = build_site()
+            assert result.returncode == 0, \
+                f"site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+            stamp.write_text(run_id)
+    return build / "html"

@@ -1,0 +1,26 @@
+"""nbgrader's own autograde: every solution earns full marks, every untouched release 0."""
+
+import pytest
+
+from regcourse.notebooks import released_notebook, source_notebook
+
+from conftest import ASSIGNMENTS
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_solution_autogrades_to_full_marks(aid, course):
+    course.submit("teacher", aid, source_notebook(aid))
+    result = course.autograde(aid, "teacher")
+    assert result["success"], result.get("log")
+    scores = course.scores(aid, "teacher")
+    assert scores and all(s.score == s.max_score > 0 for s in scores), scores
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_untouched_release_autogrades_to_zero(aid, course):
+    course.submit("nobody", aid, released_notebook(aid))
+    result = course.autograde(aid, "nobody")
+    assert result["success"], result.get("log")
+    scores = course.scores(aid, "nobody")
+    assert scores and all(s.score == 0 for s in scores), scores
+    assert sum(s.max_score for s in scores) > 0

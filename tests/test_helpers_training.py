@@ -1,0 +1,88 @@
+"""regcourse.training: the shared training loop is deterministic and does what it says."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from regcourse.data import digits_split
+from regcourse.training import accuracy, flat_weights, mlp, train, weights
+
+
+@pytest.fixture(scope="module")
+def split():
+    return digits_split(n_train=200, n_test=200, seed=0)
+
+
+def test_mlp_layers_and_dropout():
+    net = mlp([64, 32, 16, 10], dropout=0.5, input_dropout=0.2)
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["Dropout", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]
+    assert net[0].p == 0.2 and net[3].p == 0.5
+    with pytest.raises(ValueError):
+        mlp([10])
+
+
+def test_mlp_initialization_depends_only_on_seed():
+    a, b, c = mlp([8, 4, 2], seed=1), mlp([8, 4, 2], seed=1), mlp([8, 4, 2], seed=2)
+    np.testing.assert_array_equal(flat_weights(a), flat_weights(b))
+    assert not np.array_equal(flat_weights(a), flat_weights(c))
+
+
+def test_weights_are_matrices_only():
+    net = mlp([8, 4, 2])
+    assert [tuple(w.shape) for w in weights(net)] == [(4, 8), (2, 4)]
+    assert flat_weights(net).shape == (8 * 4 + 4 * 2,)
+
+
+def test_train_history_and_determinism(split):
+    h1 = train(mlp([64, 32, 10], seed=0), split, epochs=5, lr=0.1, seed=0)
+    h2 = train(mlp([64, 32, 10], seed=0), split, epochs=5, lr=0.1, seed=0)
+    assert len(h1.loss) == len(h1.train_acc) == len(h1.test_acc) == 5
+    assert h1.loss == h2.loss and h1.test_acc == h2.test_acc
+    assert h1.loss[-1] < h1.loss[0]
+    assert h1.train_acc[-1] > 0.5
+    assert h1.gap == pytest.approx(h1.train_acc[-1] - h1.test_acc[-1])
+
+
+def test_weight_decay_shrinks_weights(split):
+    plain, decayed = mlp([64, 32, 10], seed=0), mlp([64, 32, 10], seed=0)
+    train(plain, split, epochs=10, lr=0.1, seed=0)
+    train(decayed, split, epochs=10, lr=0.1, weight_decay=0.2, seed=0)
+    assert np.linalg.norm(flat_weights(decayed)) < 0.8 * np.linalg.norm(flat_weights(plain))
+
+
+def test_penalty_is_added_to_the_loss(split):
+    calls = []
+
+    def penalty(model):
+        calls.append(1)
+        return 0.5 * sum((w ** 2).sum() for w in weights(model))
+
+    h0 = train(mlp([64, 16, 10], seed=0), split, epochs=1, seed=0)
+    h1 = train(mlp([64, 16, 10], seed=0), split, epochs=1, seed=0, penalty=penalty)
+    assert len(calls) == int(np.ceil(200 / 64))
+    assert h1.loss[0] > h0.loss[0]
+
+
+def test_accuracy_restores_training_mode(split):
+    net = mlp([64, 16, 10], dropout=0.5)
+    net.train()
+    acc = accuracy(net, split.X_test, split.y_test)
+    assert net.training and 0.0 <= acc <= 1.0
+    net.eval()
+    accuracy(net, split.X_test, split.y_test)
+    assert not net.training
+
+
+def test_custom_optimizer_is_used(split):
+    net = mlp([64, 16, 10], seed=0)
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+    before = flat_weights(net).copy()
+    train(net, split, epochs=1, optimizer=opt)
+    np.testing.assert_array_equal(before, flat_weights(net))
+
+
+def test_train_rejects_bad_arguments(split):
+    with pytest.raises(ValueError):
+        train(nn.Linear(64, 10), split, epochs=0)

@@ -1,0 +1,61 @@
+"""The site: builds with warnings as errors, one page per table-of-contents entry."""
+
+import shutil
+
+import yaml
+
+from conftest import REPO, build_site
+
+
+def toc_files():
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return files
+
+
+def test_site_has_one_page_per_toc_entry(built_site):
+    files = toc_files()
+    assert len(files) == len(set(files))
+    for f in files:
+        assert (built_site / f"{f}.html").is_file(), f"no page for {f}"
+    pages = {p.relative_to(built_site).with_suffix("").as_posix()
+             for p in built_site.rglob("*.html") if not p.relative_to(built_site).parts[0].startswith("_")}
+    extras = pages - set(files) - {"index", "genindex", "search"}
+    assert not extras, f"pages outside the table of contents: {sorted(extras)}"
+
+
+def test_notebook_pages_are_executed(built_site):
+    lesson = (built_site / "book/intro/lesson.html").read_text()
+    assert "best degree on the test set" in lesson  # printed by a cell, so the cell ran
+    assert "<img" in lesson
+
+
+def test_mathjax_is_served_by_the_site(built_site):
+    page = (built_site / "book/intro/theory.html").read_text()
+    assert "_static/mathjax/tex-chtml.js" in page and "cdn.jsdelivr" not in page
+    assert (built_site / "_static/mathjax/tex-chtml.js").stat().st_size > 100_000
+    assert any((built_site / "_static/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
+
+
+def test_a_warning_fails_the_build(tmp_path):
+    """`make book` builds with -W: a broken cross-reference must fail it, not pass silently."""
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/index\n")
+    (tmp_path / "book" / "_static").mkdir(parents=True)
+    for name in ("logo.svg", "favicon.svg"):
+        shutil.copy(REPO / "book/_static" / name, tmp_path / "book/_static" / name)
+    shutil.copy(REPO / "book/references.bib", tmp_path / "book/references.bib")
+    (tmp_path / "book/index.md").write_text("# Broken\n\nSee {doc}`a page that does not exist <nowhere>`.\n")
+    result = build_site(cwd=tmp_path)
+    assert result.returncode != 0
+    assert "nowhere" in result.stdout + result.stderr
