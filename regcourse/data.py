@@ -81,6 +81,24 @@ def sparse_regression(n: int, d: int, k: int, noise: float = 0.5, seed: int = 0
     return X, y, w_true
 
 
+def correlated_regression(n: int, d: int = 40, rho: float = 0.9, noise: float = 1.0,
+                          seed: int = 0, w_seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` examples of a linear model with ``d`` correlated features: returns ``X, y, w_true``.
+
+    Features are Gaussian with correlation ``rho ** |i - j|`` between features i and j,
+    so X^T X has a few large and many small eigenvalues, the setting in which L2 helps.
+    The true weights depend only on ``w_seed`` and the sample only on ``seed``: draw a
+    training, a validation and a test set of one problem with three seeds.
+    """
+    if not -1 < rho < 1:
+        raise ValueError(f"rho must be in (-1, 1), got {rho}")
+    w_true = 0.5 * np.random.default_rng(w_seed).standard_normal(d)
+    cov = rho ** np.abs(np.subtract.outer(np.arange(d), np.arange(d)))
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) @ np.linalg.cholesky(cov).T
+    return X, X @ w_true + noise * rng.standard_normal(n), w_true
+
+
 def gaussian_blobs(n: int, d: int = 2, n_classes: int = 2, spread: float = 1.0, seed: int = 0
                    ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points in ``d`` dimensions around ``n_classes`` random centres (labels 0..n_classes-1)."""

@@ -66,3 +66,14 @@ def test_sparse_regression_support():
 def test_gaussian_blobs_labels():
     X, y = data.gaussian_blobs(300, d=4, n_classes=3, seed=0)
     assert X.shape == (300, 4) and set(np.unique(y)) == {0, 1, 2}
+
+
+def test_correlated_regression_shares_weights_across_samples():
+    X1, y1, w1 = data.correlated_regression(3000, d=5, rho=0.8, noise=0.0, seed=1, w_seed=7)
+    X2, y2, w2 = data.correlated_regression(10, d=5, rho=0.8, noise=0.0, seed=2, w_seed=7)
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_allclose(X1 @ w1, y1)
+    corr = np.corrcoef(X1, rowvar=False)
+    assert abs(corr[0, 1] - 0.8) < 0.05 and abs(corr[0, 2] - 0.64) < 0.05
+    with pytest.raises(ValueError):
+        data.correlated_regression(5, rho=1.0)

@@ -47,6 +47,10 @@ class Course:
         self.source_directory = coursedir.get("source_directory", "source")
         self.release_directory = coursedir.get("release_directory", "release")
         self.db_url = coursedir.get("db_url", f"sqlite:///{self.root / 'gradebook.db'}")
+        if "root" not in self.config.get("Exchange", {}):
+            # no exchange is used here; a folder of the course keeps nbgrader from
+            # complaining about the system-wide default it cannot write
+            self.config.Exchange.root = str(self.root / "exchange")
 
     # -- creation ---------------------------------------------------------------
 
@@ -135,3 +139,21 @@ class Course:
         with self.gradebook() as gb:
             nb_def = gb.find_notebook(notebook or assignment, assignment)
             return {c.name: float(c.max_score) for c in nb_def.grade_cells}
+
+
+def failure_messages(notebook) -> dict[str, str]:
+    """``{grade_id: message}`` for each graded cell of an executed notebook that failed.
+
+    The message is the error's last line (``AssertionError: ...``), which is where the
+    course's tests name the mistake; an error without a message gives its name.
+    """
+    from ..notebooks import grade_cells, nbgrader_meta
+
+    messages = {}
+    for cell in grade_cells(notebook):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip().rstrip(":")
+                messages[nbgrader_meta(cell)["grade_id"]] = text
+                break
+    return messages

@@ -1,0 +1,92 @@
+"""Machinery of the fairness tests: swap a wrong implementation into a solution notebook,
+grade it, and compare the points each test cell keeps or loses."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from dataclasses import dataclass, field
+
+from regcourse.grading.course import failure_messages
+from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A plausible wrong answer: ``source`` replaces the solution cell ``function``."""
+
+    name: str
+    function: str
+    source: str
+    loses: frozenset[str]          # test cells that must score 0
+    says: str                      # words the feedback of the first lost cell must contain
+    extra: dict = field(default_factory=dict, hash=False)
+
+    def __str__(self):
+        return self.name
+
+
+def mutant(name, function, source, loses, says):
+    return Mutant(name, function, source, frozenset(loses), says)
+
+
+def mutate(nb, function: str, source: str):
+    """A copy of ``nb`` whose solution cell ``function`` holds ``source``."""
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == function]
+    assert len(cells) == 1, f"no single solution cell {function!r}"
+    cells[0].source = source
+    return nb
+
+
+def grade_mutant(course, assignment: str, m: Mutant, tmp_path):
+    """Autograde the solution notebook with ``m`` swapped in: (scores, messages)."""
+    import nbformat
+
+    nb = mutate(read(source_notebook(assignment)), m.function, m.source)
+    path = tmp_path / f"{assignment}.ipynb"
+    nbformat.write(nb, path)
+    student = m.name.replace(" ", "-")[:40]
+    course.submit(student, assignment, path)
+    result = course.autograde(assignment, student)
+    assert result["success"], result.get("log")
+    scores = {s.grade_id: (s.score, s.max_score) for s in course.scores(assignment, student)}
+    messages = failure_messages(read(course.autograded_path(student, assignment)))
+    return scores, messages
+
+
+def check_mutant(course, assignment: str, m: Mutant, tmp_path):
+    scores, messages = grade_mutant(course, assignment, m, tmp_path)
+    unknown = m.loses - scores.keys()
+    assert not unknown, f"catalogue names unknown test cells {unknown}"
+    for gid, (score, max_score) in scores.items():
+        if gid in m.loses:
+            assert score == 0, f"{m.name}: {gid} kept {score}/{max_score} points"
+        else:
+            assert score == max_score, f"{m.name}: {gid} lost points ({score}/{max_score}): {messages.get(gid)}"
+    said = " | ".join(messages[g] for g in m.loses)
+    assert m.says.lower() in said.lower(), f"{m.name}: feedback does not name the mistake: {said}"
+
+
+def run_tests_in_process(nb, seed: int) -> dict[str, str | None]:
+    """Execute ``nb`` in this process with ``TEST_SEED = seed`` before every test cell.
+
+    Returns ``{grade_id: None}`` for passing test cells and the error text for failing ones.
+    """
+    namespace: dict = {}
+    results: dict[str, str | None] = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if is_test_cell(cell):
+                namespace["TEST_SEED"] = seed
+                try:
+                    exec(compile(cell.source, nbgrader_meta(cell)["grade_id"], "exec"), namespace)
+                    results[nbgrader_meta(cell)["grade_id"]] = None
+                except Exception as exc:  # noqa: BLE001 -- a failing test is a result
+                    results[nbgrader_meta(cell)["grade_id"]] = f"{type(exc).__name__}: {exc}"
+            else:
+                exec(compile(cell.source, "cell", "exec"), namespace)
+    return results

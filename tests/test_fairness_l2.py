@@ -1,0 +1,70 @@
+"""The `l2` grader is fair: each plausible wrong answer loses exactly the points of the
+test cells it breaks, with feedback that names the mistake; the solution keeps them all."""
+
+import pytest
+
+from fairness import check_mutant, mutant, run_tests_in_process
+from regcourse.notebooks import read, source_notebook
+
+PEN, NEG = "test_l2_penalty", "test_l2_penalty_rejects_negative_lam"
+GRAD = "test_l2_grad"
+RIDGE, NOINV, RNEG = "test_ridge_fit", "test_ridge_fit_solves_without_inverse", "test_ridge_fit_rejects_negative_lam"
+SHRINK, TORCH = "test_shrinkage_factors", "test_l2_penalty_torch"
+
+CHECK = "    if lam < 0:\n        raise ValueError('lam < 0')\n"
+AS_LIST = "    params = [params] if isinstance(params, np.ndarray) else params\n"
+PENALTY = "def l2_penalty(params, lam):\n"
+RIDGE_DEF = "def ridge_fit(X, y, lam):\n"
+TORCH_DEF = "def l2_penalty_torch(model, lam):\n"
+
+MUTANTS = [
+    mutant("penalty without 1/2", "l2_penalty", PENALTY + CHECK + AS_LIST +
+           "    return float(lam * sum(np.sum(p ** 2) for p in params))", {PEN}, "factor 1/2 is missing"),
+    mutant("square of the sum", "l2_penalty", PENALTY + CHECK + AS_LIST +
+           "    return float(0.5 * lam * sum(np.sum(p) ** 2 for p in params))", {PEN}, "squares the sum"),
+    mutant("first array only", "l2_penalty", PENALTY + CHECK +
+           "    if isinstance(params, (list, tuple)):\n        params = params[0]\n"
+           "    return float(0.5 * lam * np.sum(params ** 2))", {PEN}, "only the first array"),
+    mutant("penalty accepts negative lam", "l2_penalty", PENALTY + AS_LIST +
+           "    return float(0.5 * lam * sum(np.sum(p ** 2) for p in params))", {NEG}, "raise ValueError"),
+    mutant("gradient with a factor 2", "l2_grad",
+           "def l2_grad(w, lam):\n    return 2 * lam * w", {GRAD}, "2 * lam * w"),
+    mutant("lam added to every entry", "ridge_fit", RIDGE_DEF + CHECK +
+           "    return np.linalg.solve(X.T @ X + lam, X.T @ y)", {RIDGE}, "every entry"),
+    mutant("lam/2 on the diagonal", "ridge_fit", RIDGE_DEF + CHECK +
+           "    return np.linalg.solve(X.T @ X + lam / 2 * np.eye(X.shape[1]), X.T @ y)", {RIDGE}, "lam/2"),
+    mutant("explicit inverse", "ridge_fit", RIDGE_DEF + CHECK +
+           "    return np.linalg.inv(X.T @ X + lam * np.eye(X.shape[1])) @ X.T @ y", {NOINV}, "explicit inverse"),
+    mutant("inverse of a singular X^T X", "ridge_fit", RIDGE_DEF + CHECK +
+           "    sigma, Q = np.linalg.eigh(X.T @ X)\n"
+           "    w_ls = np.linalg.inv(X.T @ X) @ X.T @ y\n"
+           "    return Q @ (sigma / (sigma + lam) * (Q.T @ w_ls))", {RIDGE, NOINV}, "singular"),
+    mutant("ridge accepts negative lam", "ridge_fit", RIDGE_DEF +
+           "    return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ y)", {RNEG}, "raise ValueError"),
+    mutant("singular values for eigenvalues", "shrinkage_factors",
+           "def shrinkage_factors(X, lam):\n    s = np.linalg.svd(X, compute_uv=False)\n    return s / (s + lam)",
+           {SHRINK}, "singular values"),
+    mutant("ascending order", "shrinkage_factors",
+           "def shrinkage_factors(X, lam):\n    s = np.linalg.eigvalsh(X.T @ X)\n    return s / (s + lam)",
+           {SHRINK}, "ascending"),
+    mutant("biases penalized", "l2_penalty_torch", TORCH_DEF +
+           "    return 0.5 * lam * sum((p ** 2).sum() for p in model.parameters())", {TORCH}, "biases were penalized"),
+    mutant("penalty detached from autograd", "l2_penalty_torch", TORCH_DEF +
+           "    total = sum((p.detach() ** 2).sum() for p in model.parameters() if p.ndim > 1)\n"
+           "    return 0.5 * lam * total", {TORCH}, "no gradient can reach the weights"),
+    mutant("torch penalty returns a float", "l2_penalty_torch", TORCH_DEF +
+           "    return 0.5 * lam * sum((p ** 2).sum().item() for p in model.parameters() if p.ndim > 1)",
+           {TORCH}, "should return a torch.Tensor"),
+]
+
+
+@pytest.mark.parametrize("m", MUTANTS, ids=str)
+def test_wrong_answer_loses_exactly_its_points(m, course, tmp_path):
+    check_mutant(course, "l2", m, tmp_path)
+
+
+def test_solution_passes_every_test_over_20_seeds():
+    nb = read(source_notebook("l2"))
+    for seed in range(20):
+        results = run_tests_in_process(nb, seed)
+        assert len(results) == 8 and all(v is None for v in results.values()), (seed, results)
