@@ -63,20 +63,22 @@ def polynomial_features(x: np.ndarray, degree: int) -> np.ndarray:
     return np.stack([x ** k for k in range(1, degree + 1)], axis=1)
 
 
-def sparse_regression(n: int, d: int, k: int, noise: float = 0.5, seed: int = 0
+def sparse_regression(n: int, d: int, k: int, noise: float = 0.5, seed: int = 0, w_seed: int = 0
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A linear model with ``k`` of ``d`` true weights non-zero: returns ``X, y, w_true``.
 
-    X has i.i.d. standard normal entries; the non-zero weights are +-(1 ... 3) on
-    the first ``k`` features after a random permutation of the columns.
+    X has i.i.d. standard normal entries; ``k`` randomly placed true weights are
+    +-(1 ... 3), the rest exactly 0. The true weights depend only on ``w_seed`` and the
+    sample only on ``seed``: draw training, validation and test sets with three seeds.
     """
     if not 0 <= k <= d:
         raise ValueError(f"need 0 <= k <= d, got k={k}, d={d}")
+    wrng = np.random.default_rng(w_seed)
+    w_true = np.zeros(d)
+    support = wrng.permutation(d)[:k]
+    w_true[support] = wrng.choice([-1.0, 1.0], size=k) * wrng.uniform(1.0, 3.0, size=k)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
-    w_true = np.zeros(d)
-    support = rng.permutation(d)[:k]
-    w_true[support] = rng.choice([-1.0, 1.0], size=k) * rng.uniform(1.0, 3.0, size=k)
     y = X @ w_true + noise * rng.standard_normal(n)
     return X, y, w_true
 

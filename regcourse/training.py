@@ -78,13 +78,16 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
           batch_size: int = 64, weight_decay: float = 0.0,
           optimizer: torch.optim.Optimizer | None = None,
           penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+          after_step: Callable[[nn.Module], None] | None = None,
           seed: int = 0) -> History:
     """Train ``model`` on ``split`` with mini-batch cross-entropy and return its history.
 
     ``optimizer`` defaults to plain SGD with learning rate ``lr`` and PyTorch's
     ``weight_decay`` on *all* parameters; pass your own to choose parameter groups.
     ``penalty(model)``, if given, is added to every mini-batch loss (for example an
-    explicit L2 or L1 term). The batch order depends only on ``seed``.
+    explicit L2 or L1 term). ``after_step(model)``, if given, runs after every optimizer
+    step (for example a proximal step that soft-thresholds the weights). The batch
+    order depends only on ``seed``.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
@@ -106,6 +109,8 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if after_step is not None:
+                after_step(model)
             total += loss.item() * len(batch)
             count += len(batch)
         history.loss.append(total / count)

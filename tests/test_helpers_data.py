@@ -55,10 +55,13 @@ def test_polynomial_features_columns():
 
 
 def test_sparse_regression_support():
-    X, y, w = data.sparse_regression(100, 50, 5, noise=0.0, seed=2)
+    X, y, w = data.sparse_regression(100, 50, 5, noise=0.0, seed=2, w_seed=3)
     assert X.shape == (100, 50) and np.count_nonzero(w) == 5
     assert np.abs(w[w != 0]).min() >= 1.0
     np.testing.assert_allclose(X @ w, y)
+    X2, _, w2 = data.sparse_regression(10, 50, 5, seed=4, w_seed=3)
+    np.testing.assert_array_equal(w, w2)
+    assert not np.array_equal(X[:10], X2)
     with pytest.raises(ValueError):
         data.sparse_regression(10, 5, 6)
 

@@ -86,3 +86,16 @@ def test_custom_optimizer_is_used(split):
 def test_train_rejects_bad_arguments(split):
     with pytest.raises(ValueError):
         train(nn.Linear(64, 10), split, epochs=0)
+
+
+def test_after_step_runs_after_every_optimizer_step(split):
+    steps = []
+
+    def zero_first_weight(model):
+        steps.append(1)
+        with torch.no_grad():
+            model[0].weight[0, 0] = 0.0
+
+    net = mlp([64, 16, 10], seed=0)
+    train(net, split, epochs=2, batch_size=50, seed=0, after_step=zero_first_weight)
+    assert len(steps) == 2 * 4 and net[0].weight[0, 0].item() == 0.0
