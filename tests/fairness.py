@@ -90,3 +90,28 @@ def run_tests_in_process(nb, seed: int) -> dict[str, str | None]:
             else:
                 exec(compile(cell.source, "cell", "exec"), namespace)
     return results
+
+
+def run_each_test_alone(nb, seed: int = 0) -> dict[str, str | None]:
+    """Run every test cell after the non-test cells only, never after another test cell.
+
+    A test cell that fails here depends on something another test cell defines, so a
+    learner who fails one function would lose the points of another: unfair.
+    """
+    setup = [c.source for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]
+    results: dict[str, str | None] = {}
+    for cell in nb.cells:
+        if not is_test_cell(cell):
+            continue
+        namespace: dict = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            for source in setup:
+                exec(compile(source, "cell", "exec"), namespace)
+            namespace["TEST_SEED"] = seed
+            gid = nbgrader_meta(cell)["grade_id"]
+            try:
+                exec(compile(cell.source, gid, "exec"), namespace)
+                results[gid] = None
+            except Exception as exc:  # noqa: BLE001 -- a failing test is a result
+                results[gid] = f"{type(exc).__name__}: {exc}"
+    return results

@@ -80,3 +80,12 @@ def test_graded_cells_follow_the_course_conventions(aid):
     for fn in solutions:
         assert any(nbgrader_meta(c)["grade_id"].startswith(f"test_{fn}") for c in tests), \
             f"function {fn} has no test cell"
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_each_test_cell_passes_without_the_other_test_cells(aid):
+    from fairness import run_each_test_alone
+
+    results = run_each_test_alone(read(source_notebook(aid)))
+    failing = {gid: msg for gid, msg in results.items() if msg}
+    assert not failing, f"test cells that depend on other test cells: {failing}"

@@ -1,0 +1,79 @@
+"""The `weight_decay` grader is fair: each plausible wrong answer loses exactly the points
+of the test cells it breaks, with feedback that names the mistake; the solution keeps
+them all."""
+
+import pytest
+
+from fairness import check_mutant, mutant, run_tests_in_process
+from regcourse.notebooks import read, source_notebook
+
+SGD, SGDW, INIT = "test_sgd_l2_step", "test_sgdw_step", "test_init_adam_state"
+ADAM, ADAMW, GROUPS = "test_adam_step", "test_adamw_step", "test_decay_param_groups"
+
+ADAM_DEF = "def adam_step(w, grad, state, lr, lam=0.0, betas=(0.9, 0.999), eps=1e-8):\n"
+ADAMW_DEF = "def adamw_step(w, grad, state, lr, wd=0.0, betas=(0.9, 0.999), eps=1e-8):\n"
+MOMENTS = ("    b1, b2 = betas\n"
+           "    state['t'] += 1\n"
+           "    state['m'] = b1 * state['m'] + (1 - b1) * g\n"
+           "    state['v'] = b2 * state['v'] + (1 - b2) * g * g\n")
+CORRECTED = ("    m_hat = state['m'] / (1 - b1 ** state['t'])\n"
+             "    v_hat = state['v'] / (1 - b2 ** state['t'])\n")
+STEP = "    return w - lr * m_hat / (np.sqrt(v_hat) + eps)"
+GROUPS_DEF = "def decay_param_groups(model, wd):\n"
+
+MUTANTS = [
+    mutant("SGD without the penalty", "sgd_l2_step",
+           "def sgd_l2_step(w, grad, lr, lam):\n    return w - lr * grad", {SGD}, "penalty is missing"),
+    mutant("SGD penalty gradient 2 lam w", "sgd_l2_step",
+           "def sgd_l2_step(w, grad, lr, lam):\n    return w - lr * (grad + 2 * lam * w)", {SGD}, "not 2 * lam * w"),
+    mutant("SGDW decay not scaled by lr", "sgdw_step",
+           "def sgdw_step(w, grad, lr, wd):\n    return (1 - wd) * w - lr * grad", {SGDW}, "not scaled by the learning rate"),
+    mutant("Adam state starts at t = 1", "init_adam_state",
+           "def init_adam_state(w):\n    return {'t': 1, 'm': np.zeros_like(w), 'v': np.zeros_like(w)}",
+           {INIT, ADAM, ADAMW}, "starts at 0"),
+    mutant("Adam without bias correction", "adam_step",
+           ADAM_DEF + "    g = grad + lam * w\n" + MOMENTS + "    m_hat, v_hat = state['m'], state['v']\n" + STEP,
+           {ADAM}, "bias correction"),
+    mutant("Adam with eps inside the square root", "adam_step",
+           ADAM_DEF + "    g = grad + lam * w\n" + MOMENTS + CORRECTED +
+           "    return w - lr * m_hat / np.sqrt(v_hat + eps)", {ADAM}, "eps"),
+    mutant("Adam without incrementing t", "adam_step",
+           ADAM_DEF + "    g = grad + lam * w\n" + MOMENTS.replace("    state['t'] += 1\n", "") +
+           "    t = state['t'] + 1\n"
+           "    m_hat = state['m'] / (1 - b1 ** t)\n    v_hat = state['v'] / (1 - b2 ** t)\n" + STEP,
+           {ADAM}, "increment t"),
+    mutant("Adam steps with the previous m", "adam_step",
+           ADAM_DEF + "    g = grad + lam * w\n    b1, b2 = betas\n    state['t'] += 1\n"
+           "    m_hat = state['m'] / (1 - b1 ** state['t'])\n"
+           "    state['v'] = b2 * state['v'] + (1 - b2) * g * g\n"
+           "    v_hat = state['v'] / (1 - b2 ** state['t'])\n"
+           "    state['m'] = b1 * state['m'] + (1 - b1) * g\n" + STEP, {ADAM}, "first Adam step moved"),
+    mutant("Adam ignores the penalty", "adam_step",
+           ADAM_DEF + "    g = grad\n" + MOMENTS + CORRECTED + STEP, {ADAM}, "grad + lam * w"),
+    mutant("AdamW that is Adam + L2", "adamw_step",
+           ADAMW_DEF + "    g = grad + wd * w\n" + MOMENTS + CORRECTED + STEP, {ADAMW}, "Adam with an L2 penalty"),
+    mutant("AdamW decay not scaled by lr", "adamw_step",
+           ADAMW_DEF + "    g = grad\n    w = (1 - wd) * w\n" + MOMENTS + CORRECTED + STEP,
+           {ADAMW}, "not scaled by the learning rate"),
+    mutant("AdamW decays the updated weights", "adamw_step",
+           ADAMW_DEF + "    g = grad\n" + MOMENTS + CORRECTED +
+           "    return (1 - lr * wd) * (w - lr * m_hat / (np.sqrt(v_hat) + eps))", {ADAMW}, "updated weights"),
+    mutant("biases in the decayed group", "decay_param_groups",
+           GROUPS_DEF + "    return [{'params': list(model.parameters()), 'weight_decay': wd},\n"
+           "            {'params': [], 'weight_decay': 0.0}]", {GROUPS}, "bias is in the decayed group"),
+    mutant("a parameter listed twice", "decay_param_groups",
+           GROUPS_DEF + "    return [{'params': [p for p in model.parameters() if p.ndim > 1], 'weight_decay': wd},\n"
+           "            {'params': list(model.parameters()), 'weight_decay': 0.0}]", {GROUPS}, "listed twice"),
+]
+
+
+@pytest.mark.parametrize("m", MUTANTS, ids=str)
+def test_wrong_answer_loses_exactly_its_points(m, course, tmp_path):
+    check_mutant(course, "weight_decay", m, tmp_path)
+
+
+def test_solution_passes_every_test_over_20_seeds():
+    nb = read(source_notebook("weight_decay"))
+    for seed in range(20):
+        results = run_tests_in_process(nb, seed)
+        assert len(results) == 6 and all(v is None for v in results.values()), (seed, results)
