@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import re
 from dataclasses import dataclass, field
 
 from regcourse.grading.course import failure_messages
@@ -47,7 +48,8 @@ def grade_mutant(course, assignment: str, m: Mutant, tmp_path):
     nb = mutate(read(source_notebook(assignment)), m.function, m.source)
     path = tmp_path / f"{assignment}.ipynb"
     nbformat.write(nb, path)
-    student = m.name.replace(" ", "-")[:40]
+    # nbgrader globs its paths: keep the student id to letters, digits and dashes
+    student = re.sub(r"[^A-Za-z0-9]+", "-", m.name).strip("-")[:40]
     course.submit(student, assignment, path)
     result = course.autograde(assignment, student)
     assert result["success"], result.get("log")
