@@ -17,3 +17,12 @@ c.CourseDirectory.release_directory = "exercises"
 c.Execute.timeout = 30
 # A learner who edits or deletes a test cell gets it back from the source.
 c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows the points and each failing test's message, never the hidden tests:
+# ClearHiddenTests removes them from the cells, HideTestDetails from the tracebacks.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "regcourse.grading.feedback.HideTestDetails",
+]

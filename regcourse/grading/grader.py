@@ -1,0 +1,276 @@
+"""Grading one submission: nbgrader's autograde in a private course folder, with the
+kernel in a sandbox, limits on time, memory, processes and output, and a result that
+says what happened instead of a stack trace.
+
+``Grader`` builds its template course once (configuration, source notebooks and a
+gradebook that knows every test cell) and then grades any number of submissions, each
+in a copy of it: nothing a submission does can reach the repository, an instructor's
+gradebook, or another submission.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from ..notebooks import grade_cells, nbgrader_meta
+from . import submission
+from .course import Course
+from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
+from .report import Item, Result, first_line
+from .sandbox import Limits, Slot, check_user_can_run_python, require_private
+
+# nbgrader's autograde steps, with the course's execution step and error cap.
+AUTOGRADE_STEPS = [
+    "regcourse.grading.execute.SafeExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "regcourse.grading.execute.CapErrors",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+
+@dataclass
+class Run:
+    """One graded submission: its private course folder and its result."""
+
+    course: Course
+    assignment: str
+    student: str
+    result: Result
+
+    @property
+    def autograded(self) -> Path:
+        return self.course.autograded_path(self.student, self.assignment)
+
+
+class Grader:
+    """Grades submissions against the source notebooks in ``source``."""
+
+    def __init__(self, source: Path, config_file: Path, assignments: list[str] | None = None,
+                 limits: Limits = Limits(), workdir: Path | None = None):
+        from ..release import assignment_ids
+
+        require_private(Path(source))
+        self.limits = limits
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="regcourse-grader-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # Kernels may pass through the work folder to their sandbox, but see nothing else:
+        # folders on the way are search-only (0711), course folders private (0700).
+        self.workdir.chmod(0o711)
+        ids = assignments or assignment_ids(Path(source))
+        self.template = Course.create(self.workdir / "template", Path(source), Path(config_file), ids)
+        self.template.root.chmod(0o700)
+        self.known = {aid: set(self.template.grade_ids(aid)) for aid in ids}
+        self._runs = 0
+
+    # -- public ---------------------------------------------------------------------------
+
+    def identify(self, path: Path, nb=None) -> str | None:
+        """The assignment of the notebook in ``path`` (file name, else its graded cells)."""
+        nb = nb if nb is not None else submission.read(path)
+        return submission.assignment_of(path, nb, self.known)
+
+    def grade(self, path: Path, assignment: str, student: str = "learner") -> Run:
+        """Grade the notebook in ``path`` as ``student``'s submission of ``assignment``."""
+        if assignment not in self.known:
+            raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(sorted(self.known))}")
+        started = time.monotonic()
+        self._runs += 1
+        folder = self.workdir / "runs" / f"{self._runs:04d}-{_safe(student)}"
+        folder.mkdir(parents=True)
+        for f in (folder, folder.parent):
+            f.chmod(0o711)
+        course = self.template.clone(folder / "course")
+        course.root.chmod(0o700)
+        result = Result(assignment, student)
+        try:
+            nb = submission.read(path)
+        except submission.Unreadable as exc:
+            result.problems.append(str(exc).split(": ", 1)[-1])
+            result.items = self._zeros(assignment, "not graded: the file is not a notebook")
+            result.seconds = time.monotonic() - started
+            return Run(course, assignment, student, result)
+
+        nb, notes = submission.repair(nb)
+        result.problems += notes
+        kernel = nb.metadata.get("kernelspec", {}).get("name")
+        if kernel and kernel != "python3":
+            result.problems.append(f"the notebook asked for the kernel {kernel!r}; it was graded with python3")
+        target = course.submission_path(student, assignment)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(target))
+
+        with Slot.acquire() as slot:
+            sandbox = slot.prepare_folder(folder / "sandbox")
+            outcome = self._autograde(course, assignment, student, slot, sandbox)
+            killed = slot.kill_processes()
+            if not outcome.get("success") and slot.user is not None:
+                # a kernel that cannot start as the sandbox user is the grader's fault:
+                # say exactly why instead of blaming the submission
+                check_user_can_run_python(slot.user)
+        if killed:
+            result.problems.append(f"{killed} process(es) the submission left running were stopped")
+        result.problems += outcome.get("problems", [])
+        result.items = self._items(course, assignment, student, outcome)
+        result.problems += self._kernel_problems(course.autograded_path(student, assignment))
+        result.seconds = time.monotonic() - started
+        return Run(course, assignment, student, result)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _config_overrides(self, slot: Slot, sandbox: Path) -> dict:
+        user = slot.user.pw_name if slot.user is not None else ""
+        return {
+            "Autograde": {"autograde_preprocessors": AUTOGRADE_STEPS},
+            "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
+                            "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
+            "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user,
+                                     "sandbox_token": slot.token, "memory_bytes": self.limits.memory_bytes,
+                                     "processes": self.limits.processes, "file_bytes": self.limits.file_bytes},
+        }
+
+    def _autograde(self, course: Course, assignment: str, student: str, slot: Slot, sandbox: Path) -> dict:
+        """nbgrader autograde in a forked child that is killed at the wall-clock limit.
+
+        ``os.fork`` rather than ``multiprocessing``: class grading runs this inside pool
+        workers, which multiprocessing does not allow to have children of their own.
+        """
+        out = course.root / "autograde-outcome.json"
+        overrides = self._config_overrides(slot, sandbox)
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                _autograde_child(str(course.root), overrides, assignment, student, str(out))
+            finally:
+                os._exit(0)
+        deadline = time.monotonic() + self.limits.submission_seconds
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                slot.kill_processes()
+                return {"success": False, "timed_out": True,
+                        "problems": [f"grading stopped after the time limit of {self.limits.submission_seconds} s "
+                                     "(an endless loop that ignores interrupts?)"]}
+            time.sleep(0.05)
+        if not out.exists():
+            return {"success": False, "problems": [f"the grader's process failed (status {status})"]}
+        return json.loads(out.read_text())
+
+    def _kernel_problems(self, autograded: Path) -> list[str]:
+        """Say where the kernel died or got stuck, whichever cell it was."""
+        if not autograded.exists():
+            return []
+        nb = nbformat.read(str(autograded), as_version=4)
+        problems = []
+        for index, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                if out.get("ename") in (KERNEL_DIED, KERNEL_STUCK):
+                    where = nbgrader_meta(cell).get("grade_id") or f"number {index + 1}"
+                    problems.append(f"cell {where}: {_explain(out, self.limits)}; the cells after it could not run")
+        return problems
+
+    def _zeros(self, assignment: str, message: str) -> list[Item]:
+        maxima = self.template.max_scores(assignment)
+        return [Item(gid, 0.0, maxima[gid], message) for gid in self.template.grade_ids(assignment)]
+
+    def _items(self, course: Course, assignment: str, student: str, outcome: dict) -> list[Item]:
+        if outcome.get("timed_out"):
+            return self._zeros(assignment, "not graded: time limit")
+        path = course.autograded_path(student, assignment)
+        if not outcome.get("success") or not path.exists():
+            reason = first_line(outcome.get("error", "")) or "nbgrader could not grade the notebook"
+            return self._zeros(assignment, f"not graded: {reason}")
+        nb = nbformat.read(str(path), as_version=4)
+        messages = {}
+        for cell in grade_cells(nb):
+            gid = nbgrader_meta(cell)["grade_id"]
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            # the grader's own diagnosis (timeout, dead kernel) outranks what the kernel printed
+            errors.sort(key=lambda o: o.get("ename") not in _GRADER_ERRORS)
+            if errors:
+                messages[gid] = _explain(errors[0], self.limits)
+                continue
+            stderr = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+            if stderr:
+                messages[gid] = ("the cell wrote to stderr (a warning?), which nbgrader counts as a failure: "
+                                 + first_line(stderr[0].get("text", "")))
+        items = []
+        for s in course.scores(assignment, student):
+            msg = "" if s.score == s.max_score else messages.get(s.grade_id, "failed")
+            items.append(Item(s.grade_id, s.score, s.max_score, msg))
+        return items
+
+
+_GRADER_ERRORS = {KERNEL_DIED, KERNEL_STUCK, NOT_RUN, "CellTimeoutError"}
+
+
+def _explain(out: dict, limits: Limits) -> str:
+    ename, evalue = out.get("ename", "Error"), str(out.get("evalue", ""))
+    if ename == KERNEL_DIED:
+        return "the kernel died while running this cell (os._exit, a crash, or too much memory)"
+    if ename == KERNEL_STUCK:
+        return f"the cell ran longer than {limits.cell_seconds} s and did not stop when interrupted"
+    if ename == NOT_RUN:
+        return evalue
+    if ename == "CellTimeoutError":
+        return f"the cell ran longer than {limits.cell_seconds} s (an endless loop?) and was interrupted"
+    if ename == "MemoryError":
+        return f"MemoryError: the kernel may use at most {limits.memory_bytes >> 20} MiB"
+    return first_line(f"{ename}: {evalue}" if evalue else ename)
+
+
+def _autograde_child(root: str, overrides: dict, assignment: str, student: str, out: str) -> None:
+    """Runs in the forked child: nbgrader autograde, result written as JSON."""
+    outcome: dict = {"success": False, "problems": []}
+    try:
+        course = Course(Path(root))
+        for section, values in overrides.items():
+            for key, value in values.items():
+                course.config[section][key] = value
+        result = course.api().autograde(assignment, student, force=True, create=True)
+        outcome["success"] = bool(result.get("success"))
+        if not outcome["success"]:
+            outcome["error"] = _nbgrader_error(result.get("log", "") + "\n" + result.get("error", ""))
+            outcome["problems"].append(f"nbgrader could not grade the notebook: {outcome['error']}")
+    except BaseException as exc:  # noqa: BLE001 -- report, never crash the worker
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
+        outcome["problems"].append(f"the grader failed: {outcome['error']}")
+        outcome["traceback"] = traceback.format_exc()
+    Path(out).write_text(json.dumps(outcome))
+
+
+def _nbgrader_error(log: str) -> str:
+    """The most telling error line of an nbgrader log (its last ``SomeError: message``)."""
+    pattern = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit|Interrupt))(?::\s*(.*))?$")
+    found = None
+    for line in log.splitlines():
+        match = pattern.match(line.strip())
+        if match and match.group(1) != "NbGraderException":
+            found = f"{match.group(1)}: {match.group(2)}" if match.group(2) else match.group(1)
+    return (found or "unknown error")[:300]
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)[:60] or "student"
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

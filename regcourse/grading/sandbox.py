@@ -1,0 +1,333 @@
+"""Where student code runs: a kernel in its own folder, with resource limits, and -- when
+the grader runs as root -- as an unprivileged user that owns nothing else.
+
+Three pieces:
+
+- :class:`SandboxKernelManager`, a Jupyter kernel manager that nbgrader's ``Execute``
+  uses (``Execute.kernel_manager_class``). It starts the kernel through this module's
+  launcher, in the sandbox folder, with a scrubbed environment.
+- :func:`main`, the launcher (``python -m regcourse.grading.sandbox ... -- KERNEL CMD``):
+  sets the resource limits, drops to the sandbox user, then ``exec``s the kernel.
+- :class:`Slot`, one of a pool of sandbox users. A grader holds a slot (a file lock)
+  while it grades, so that killing "every process of the slot's user" afterwards cannot
+  touch another grader's kernels.
+
+Without root there are no users to switch to: the kernel then runs as the grader's own
+user, still in its own folder and with the same limits, and left-over processes are
+found by a marker in their environment. That is enough for a learner grading their own
+notebook; a class should be graded as root (see the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pwd
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer, Unicode
+
+USER_PREFIX = "regcourse-sandbox-"
+POOL_SIZE = 16
+LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"))
+MARKER = "REGCOURSE_SANDBOX_TOKEN"
+# Environment variables the kernel keeps; everything else (the grader's own settings,
+# NBGRADER_EXECUTION, tokens) is dropped.
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one kernel."""
+
+    memory_bytes: int = 4 << 30      # address space: a memory bomb gets MemoryError
+    processes: int = 256             # tasks (processes and threads) of the sandbox user
+    file_bytes: int = 256 << 20      # largest file the kernel may write
+    cell_seconds: int = 30           # per cell (nbgrader's Execute.timeout)
+    submission_seconds: int = 300    # wall clock for the whole submission
+    output_bytes: int = 1 << 20      # printed output kept per cell
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+class Slot:
+    """A sandbox user (as root) or a marker token (otherwise), held under a file lock."""
+
+    def __init__(self, index: int, lock_file, user: pwd.struct_passwd | None):
+        self.index = index
+        self._lock_file = lock_file
+        self.user = user
+        self.token = secrets.token_hex(8)
+
+    @classmethod
+    def acquire(cls, timeout: float = 600.0) -> "Slot":
+        LOCK_DIR.mkdir(parents=True, exist_ok=True, mode=0o755)
+        deadline = time.monotonic() + timeout
+        while True:
+            for index in range(POOL_SIZE):
+                handle = open(LOCK_DIR / f"slot-{index}.lock", "a+")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                user = ensure_user(f"{USER_PREFIX}{index}") if is_root() else None
+                return cls(index, handle, user)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"all {POOL_SIZE} grading sandboxes stayed busy for {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def release(self) -> None:
+        self.kill_processes()
+        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        self._lock_file.close()
+
+    def __enter__(self) -> "Slot":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def prepare_folder(self, folder: Path) -> Path:
+        """An empty folder that the sandbox (and, as root, only the sandbox) can write."""
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        if self.user is not None:
+            os.chown(folder, self.user.pw_uid, self.user.pw_gid)
+            folder.chmod(0o700)
+        return folder
+
+    def kill_processes(self) -> int:
+        """Kill every process the sandbox left behind; returns how many were killed."""
+        killed = 0
+        for _ in range(50):  # a fork bomb may respawn while we kill: repeat until none
+            victims = [pid for pid in _all_pids() if self._owns(pid)]
+            if not victims:
+                break
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
+        return killed
+
+    def _owns(self, pid: int) -> bool:
+        if pid == os.getpid():
+            return False
+        try:
+            if self.user is not None:
+                return os.stat(f"/proc/{pid}").st_uid == self.user.pw_uid
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                return f"{MARKER}={self.token}".encode() in f.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return False
+
+
+def _all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def ensure_user(name: str) -> pwd.struct_passwd:
+    """The system user ``name``, created (no home, no login shell) if it does not exist."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        pass
+    result = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                             "--shell", "/usr/sbin/nologin", "--user-group", name],
+                            capture_output=True, text=True)
+    if result.returncode != 0 and "already exists" not in result.stderr:
+        raise RuntimeError(f"could not create the sandbox user {name}: {result.stderr.strip()}")
+    return pwd.getpwnam(name)
+
+
+def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executable) -> None:
+    """Fail with a clear message when the sandbox user cannot start this Python.
+
+    A typical cause: Python lives under a folder such as /root that other users cannot
+    enter. ``regcourse sandbox setup`` (run as root) makes the folders on the way to the
+    interpreter and to this package searchable (o+x), without making them readable.
+    """
+    probe = [python, "-c", "import numpy, torch, ipykernel, regcourse"]
+    result = subprocess.run(probe, capture_output=True, text=True, cwd="/", env=_sandbox_env("/tmp", ""),
+                            preexec_fn=_drop_to(user), timeout=120)
+    if result.returncode != 0:
+        blocked = [str(p) for p in _ancestors_needing_search(python)]
+        raise RuntimeError(
+            f"the sandbox user {user.pw_name} cannot run {python}: {result.stderr.strip()[-300:]}\n"
+            + (f"folders other users cannot enter: {', '.join(blocked)}\n" if blocked else "")
+            + "as root, run `.venv/bin/regcourse sandbox setup` once to fix it")
+
+
+def _ancestors_needing_search(*paths: str) -> list[Path]:
+    """Folders on the way to ``paths`` (real paths included) that others cannot enter."""
+    import regcourse
+
+    targets = {Path(p) for p in paths} | {Path(p).resolve() for p in paths}
+    targets |= {Path(regcourse.__file__).resolve().parent, Path(sys.prefix), Path(sys.prefix).resolve(),
+                Path(sys.base_prefix).resolve()}
+    blocked = set()
+    for target in targets:
+        for folder in [target, *target.parents]:
+            if folder.is_dir() and not folder.stat().st_mode & 0o001:
+                blocked.add(folder)
+    return sorted(blocked)
+
+
+def exposed(path: Path) -> bool:
+    """True when a user who is neither the owner nor in the group can reach ``path``."""
+    path = Path(path).resolve()
+    if not path.exists():
+        return False
+    if path.is_file() and not path.stat().st_mode & 0o004:
+        return False
+    return all(folder.stat().st_mode & 0o001 for folder in [path if path.is_dir() else path.parent,
+                                                             *path.parents])
+
+
+def require_private(*paths: Path) -> None:
+    """As root, refuse to grade while the sandbox users could read ``paths``."""
+    if not is_root():
+        return
+    open_paths = [str(p) for p in paths if exposed(p)]
+    if open_paths:
+        raise RuntimeError(
+            "kernels would be able to read " + ", ".join(open_paths) + " (hidden tests, solutions or "
+            "grades): make them private first, for example `chmod o-rwx " + " ".join(open_paths) + "`")
+
+
+def setup(protect: list[Path] = ()) -> list[str]:
+    """Create the sandbox users, make the interpreter reachable for them and ``protect``
+    unreachable (root only)."""
+    if not is_root():
+        raise PermissionError("sandbox setup needs root: without root, kernels run as your own user")
+    done = []
+    for index in range(POOL_SIZE):
+        ensure_user(f"{USER_PREFIX}{index}")
+    done.append(f"users {USER_PREFIX}0..{POOL_SIZE - 1} exist")
+    for folder in _ancestors_needing_search(sys.executable):
+        folder.chmod(folder.stat().st_mode | 0o001)   # search only: names stay unlistable
+        done.append(f"o+x on {folder}")
+    for path in protect:
+        if Path(path).exists():
+            Path(path).chmod(Path(path).stat().st_mode & ~0o007)
+            done.append(f"o-rwx on {path}")
+    check_user_can_run_python(pwd.getpwnam(f"{USER_PREFIX}0"))
+    done.append("the sandbox user can run Python and import numpy, torch and regcourse")
+    return done
+
+
+def _sandbox_env(folder: str, token: str) -> dict[str, str]:
+    env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+    env.update(HOME=folder, TMPDIR=folder, MPLCONFIGDIR=folder, IPYTHONDIR=str(Path(folder) / ".ipython"),
+               JUPYTER_RUNTIME_DIR=folder, PYTHONNOUSERSITE="1", MPLBACKEND="Agg")
+    if token:
+        env[MARKER] = token
+    return env
+
+
+def _drop_to(user: pwd.struct_passwd):
+    def drop():
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    return drop
+
+
+# -- the kernel manager nbgrader's Execute uses -------------------------------------------
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts the kernel in ``sandbox_dir`` through the sandbox launcher."""
+
+    sandbox_dir = Unicode("", help="folder the kernel runs in (its cwd, HOME and TMPDIR)").tag(config=True)
+    sandbox_user = Unicode("", help="user to run the kernel as (root only); empty: unchanged").tag(config=True)
+    sandbox_token = Unicode("", help="marker that identifies the kernel's processes").tag(config=True)
+    memory_bytes = Integer(Limits.memory_bytes).tag(config=True)
+    processes = Integer(Limits.processes).tag(config=True)
+    file_bytes = Integer(Limits.file_bytes).tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        launcher = [sys.executable, "-m", "regcourse.grading.sandbox", "--dir", self.sandbox_dir,
+                    "--memory", str(self.memory_bytes), "--processes", str(self.processes),
+                    "--file-size", str(self.file_bytes)]
+        if self.sandbox_user:
+            launcher += ["--user", self.sandbox_user]
+        return launcher + ["--"] + cmd
+
+    async def _async_pre_start_kernel(self, **kw):
+        if not self.sandbox_dir:
+            raise RuntimeError("SandboxKernelManager.sandbox_dir is not set")
+        kw["cwd"] = self.sandbox_dir
+        kw["env"] = _sandbox_env(self.sandbox_dir, self.sandbox_token)
+        return await super()._async_pre_start_kernel(**kw)
+
+
+# -- the launcher --------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m regcourse.grading.sandbox")
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--memory", type=int, required=True)
+    parser.add_argument("--processes", type=int, required=True)
+    parser.add_argument("--file-size", type=int, required=True)
+    parser.add_argument("--user", default="")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    folder = Path(args.dir)
+
+    user = pwd.getpwnam(args.user) if args.user else None
+    if user is not None:
+        # The connection file lives in the grader's private runtime folder: hand the
+        # kernel its own copy, which is all it needs to reach the grader.
+        for i, arg in enumerate(command):
+            if arg == "-f" and i + 1 < len(command):
+                copy = folder / "kernel-connection.json"
+                copy.write_text(json.dumps(json.loads(Path(command[i + 1]).read_text())))
+                os.chown(copy, user.pw_uid, user.pw_gid)
+                copy.chmod(0o600)
+                command[i + 1] = str(copy)
+
+    resource.setrlimit(resource.RLIMIT_AS, (args.memory, args.memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_size, args.file_size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if user is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (args.processes, args.processes))
+        _drop_to(user)()
+    else:
+        # RLIMIT_NPROC counts every process of the user: leave room for what already runs
+        mine = sum(1 for pid in _all_pids() if _uid_of(pid) == os.getuid())
+        limit = mine + args.processes
+        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    os.chdir(folder)
+    os.umask(0o077)
+    os.execvp(command[0], command)
+
+
+def _uid_of(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except FileNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    main()

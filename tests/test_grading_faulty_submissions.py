@@ -1,0 +1,98 @@
+"""Class grading survives faulty submissions: every one gets an exact score and a reason,
+and none of them aborts the batch or touches another student's grade."""
+
+import copy
+
+import pytest
+
+import submissions as sub
+from regcourse.grading.classroom import grade_class
+from regcourse.grading.sandbox import Limits
+
+AID = "l2"
+FULL = 14.0
+LIMITS = Limits(cell_seconds=3, submission_seconds=60)
+
+LOOP = "def ridge_fit(X, y, lam):\n    while True:\n        pass"
+DEAF_LOOP = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+             "def l2_grad(w, lam):\n    return lam * w\nwhile True:\n    pass")
+DIES = "def l2_grad(w, lam):\n    import os\n    os._exit(1)"
+MEMORY_BOMB = "def l2_grad(w, lam):\n    hog = bytearray(64 * 2**30)  # 64 GiB\n    return lam * w"
+SHOUTS = ("print('x' * 30_000_000)\n"
+          "def l2_grad(w, lam):\n    return lam * w")
+UNRELATED = "def l2_grad(w, lam):\n    return lam * w\n\nraise RuntimeError('an experiment of mine that fails')"
+
+
+def _other_kernel():
+    nb = sub.solution(AID)
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    return nb
+
+
+# student -> (submission, expected score, words the reasons must contain)
+CATALOGUE = {
+    "correct": (sub.solution(AID), FULL, ""),
+    "malformed-json": (sub.NOT_JSON, 0.0, "not valid JSON"),
+    "json-but-not-a-notebook": (sub.NOT_A_NOTEBOOK, 0.0, "not a Jupyter notebook"),
+    "binary-file": (sub.BINARY, 0.0, "not valid JSON"),
+    "renamed-notebook": (("l2 (final version).ipynb", sub.solution(AID)), FULL, "named l2 (final version).ipynb"),
+    "missing-notebook": (None, 0.0, "no notebook was submitted"),
+    "deleted-test-cell": (sub.without_cell(sub.solution(AID), "test_ridge_fit"), FULL, ""),
+    "duplicated-cell": (sub.duplicated(sub.solution(AID), "ridge_fit"), FULL, "appeared more than once"),
+    "duplicated-grade-id": (sub.duplicated(sub.solution(AID), "test_l2_grad", relabel="test_l2_penalty"),
+                            FULL, "appeared more than once"),
+    "edited-test-cells": (sub.tests_replaced(sub.exercise(AID)), 0.0, ""),
+    "endless-loop": (sub.with_function(AID, "ridge_fit", LOOP), FULL - 5, "ran longer than 3 s"),
+    "endless-loop-ignoring-interrupts": (sub.with_function(AID, "l2_grad", DEAF_LOOP), 3.0,
+                                         "did not stop when interrupted"),
+    "kernel-dies": (sub.with_function(AID, "l2_grad", DIES), 3.0, "kernel died"),
+    "memory-bomb": (sub.with_function(AID, "l2_grad", MEMORY_BOMB), FULL - 1, "MemoryError"),
+    "huge-output": (sub.with_function(AID, "l2_grad", SHOUTS), FULL, ""),
+    "other-kernel": (_other_kernel(), FULL, "kernel 'ir'"),
+    "unrelated-exception": (sub.with_function(AID, "l2_grad", UNRELATED), FULL, ""),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class") / "course"
+    course = sub.class_folder(root, AID, {s: copy.deepcopy(v[0]) for s, v in CATALOGUE.items()})
+    results = grade_class(course.root, AID, jobs=2, limits=LIMITS, progress=None)
+    return course, {r.student: r for r in results}
+
+
+@pytest.mark.parametrize("student", CATALOGUE)
+def test_faulty_submission_gets_its_exact_score_and_reason(student, graded):
+    course, results = graded
+    _, expected, reason = CATALOGUE[student]
+    r = results[student]
+    said = " | ".join(r.problems + [i.message for i in r.items])
+    assert r.score == expected, f"{student}: {r.score} instead of {expected}: {said}"
+    assert r.max_score == FULL
+    assert reason.lower() in said.lower(), f"{student}: the reasons do not say {reason!r}: {said}"
+    # the gradebook holds exactly what the report says
+    scores = {s.grade_id: s.score for s in course.scores(AID, student)}
+    assert scores == {i.grade_id: i.score for i in r.items}
+
+
+def test_kernel_death_keeps_the_points_of_the_cells_that_ran(graded):
+    _, results = graded
+    items = {i.grade_id: i for i in results["kernel-dies"].items}
+    assert items["test_l2_penalty"].passed and items["test_l2_penalty_rejects_negative_lam"].passed
+    assert "kernel died" in items["test_l2_grad"].message
+    assert "not run" in items["test_ridge_fit"].message
+
+
+def test_huge_output_is_capped_in_bytes(graded):
+    course, _ = graded
+    path = course.autograded_path("huge-output", AID)
+    assert path.stat().st_size < 3 * LIMITS.output_bytes
+    assert "output truncated" in path.read_text()
+
+
+def test_grades_csv_lists_every_student(graded):
+    course, results = graded
+    lines = (course.root / "grades.csv").read_text().splitlines()
+    assert lines[0].startswith("student,assignment,score,max_score,test_l2_penalty")
+    assert len(lines) == 1 + len(CATALOGUE)
+    assert any(line.startswith("kernel-dies,l2,3,14,") for line in lines)
