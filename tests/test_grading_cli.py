@@ -1,0 +1,123 @@
+"""`regcourse grade`: scores, table, JSON, feedback without hidden tests, exit codes."""
+
+import html
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import submissions as sub
+from regcourse.notebooks import REPO, read, source_notebook
+
+REGCOURSE = [sys.executable, "-m", "regcourse.cli"]
+NEGATIVE_LAM_ACCEPTED = ("def regularized_cost(X, y, w, lam):\n    r = X @ w - y\n"
+                         "    return float(0.5 * r @ r + 0.5 * lam * w @ w)")
+
+
+def grade(*args, cwd=None):
+    return subprocess.run([*REGCOURSE, "grade", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def hidden_lines(aid):
+    """Lines of the hidden tests that the visible part of their cell does not contain."""
+    lines = set()
+    for cell in read(source_notebook(aid)).cells:
+        visible = re.sub(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", "", cell.source, flags=re.S)
+        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
+            lines |= {l.strip() for l in block.splitlines() if len(l.strip()) > 15 and l.strip() not in visible}
+    return lines
+
+
+def test_solution_earns_full_marks_with_json_and_feedback(tmp_path):
+    notebook = sub.write(sub.solution("l1"), tmp_path / "my work.ipynb")
+    done = grade(notebook, "--assignment", "l1", "--json", "--feedback", tmp_path / "pages")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["assignment"] == "l1" and report["score"] == report["max_score"] == 15
+    assert {"grade_id", "score", "max_score", "message"} <= set(report["items"][0])
+    assert Path(report["feedback"]).parent == tmp_path / "pages" and Path(report["feedback"]).is_file()
+
+
+def test_untouched_exercise_scores_zero_with_a_table(tmp_path):
+    notebook = sub.write(sub.exercise("warmup"), tmp_path / "warmup.ipynb")
+    done = grade(notebook)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^total\s+0 / 3$", done.stdout, re.M), done.stdout
+    assert "NotImplementedError" in done.stdout
+    assert (tmp_path / "warmup-feedback.html").is_file()
+
+
+def test_partly_correct_notebook_loses_exactly_the_broken_points(tmp_path):
+    nb = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
+    notebook = sub.write(nb, tmp_path / "warmup.ipynb")
+    done = grade(notebook, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    items = {i["grade_id"]: i for i in report["items"]}
+    assert report["score"] == 2
+    assert items["test_regularized_cost"]["score"] == 2
+    assert items["test_regularized_cost_rejects_negative_lam"]["score"] == 0
+    assert "raise ValueError" in items["test_regularized_cost_rejects_negative_lam"]["message"]
+
+
+def test_assignment_found_from_the_cells_when_the_file_is_renamed(tmp_path):
+    nb = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
+    notebook = sub.write(nb, tmp_path / "homework 1 final.ipynb")
+    done = grade(notebook)
+    assert done.returncode == 0 and "assignment warmup" in done.stdout
+
+
+def test_feedback_never_shows_hidden_tests(tmp_path):
+    """A notebook failing every hidden test: its feedback holds none of their lines."""
+    wrong = "def l2_penalty(params, lam):\n    return 0.0"
+    nb = sub.with_function("l2", "l2_penalty", wrong)
+    nb = sub.tests_replaced(nb)  # tries to see the tests by editing them: restored anyway
+    notebook = sub.write(nb, tmp_path / "l2.ipynb")
+    done = grade(notebook)
+    assert done.returncode == 0, done.stderr
+    page = html.unescape((tmp_path / "l2-feedback.html").read_text())
+    leaked = [line for line in hidden_lines("l2") if line in page]
+    assert not leaked, f"hidden test lines in the feedback: {leaked[:3]}"
+    assert "BEGIN HIDDEN TESTS" not in page
+    assert "Grading report" in page and "l2_penalty" in page
+
+
+@pytest.mark.parametrize("make", ["directory", "not json", "json list", "unknown assignment", "missing"])
+def test_ungradable_input_exits_2_with_one_line(make, tmp_path):
+    target = tmp_path / "thing.ipynb"
+    if make == "directory":
+        target.mkdir()
+    elif make == "not json":
+        target.write_bytes(sub.NOT_JSON)
+    elif make == "json list":
+        target.write_bytes(sub.NOT_A_NOTEBOOK)
+    elif make == "unknown assignment":
+        import nbformat
+
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("print('hello')")]
+        nbformat.write(nb, str(target))
+    done = grade(target if make != "missing" else tmp_path / "nowhere.ipynb")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("regcourse: cannot grade")
+
+
+def test_unknown_assignment_option_exits_2(tmp_path):
+    notebook = sub.write(sub.solution("warmup"), tmp_path / "warmup.ipynb")
+    done = grade(notebook, "--assignment", "l7")
+    assert done.returncode == 2 and "unknown assignment 'l7'" in done.stderr
+
+
+def test_make_grade_runs_the_same_command(tmp_path):
+    notebook = sub.write(sub.exercise("warmup"), tmp_path / "warmup.ipynb")
+    done = subprocess.run(["make", "-s", "grade", f"NB={notebook}"], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "total" in done.stdout and "0 / 3" in done.stdout
+    usage = subprocess.run(["make", "-s", "grade"], cwd=REPO, capture_output=True, text=True)
+    assert usage.returncode != 0 and "usage: make grade NB=" in usage.stderr
