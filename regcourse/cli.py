@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def cmd_grade(args) -> int:
             print(f"feedback: {page}")
         return 0
     finally:
-        shutil.rmtree(grader.workdir, ignore_errors=True)
+        grader.close()
 
 
 def cmd_autograde(args) -> int:

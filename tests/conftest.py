@@ -29,6 +29,15 @@ def course_template(tmp_path_factory):
     return Course.create(root, REPO / "solutions", REPO / "nbgrader_config.py", ASSIGNMENTS)
 
 
+@pytest.fixture(scope="session")
+def grader(tmp_path_factory):
+    """The course's full grader (nbgrader, sandbox, trusted checks) for every assignment."""
+    from regcourse.grading.grader import Grader
+
+    with Grader(REPO / "solutions", REPO / "nbgrader_config.py", workdir=tmp_path_factory.mktemp("grader")) as g:
+        yield g
+
+
 @pytest.fixture
 def course(course_template, tmp_path):
     """A private copy of the template course for one test."""

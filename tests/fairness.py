@@ -9,7 +9,6 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from regcourse.grading.course import failure_messages
 from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
 
 
@@ -41,33 +40,30 @@ def mutate(nb, function: str, source: str):
     return nb
 
 
-def grade_mutant(course, assignment: str, m: Mutant, tmp_path):
-    """Autograde the solution notebook with ``m`` swapped in: (scores, messages)."""
+def grade_mutant(grader, assignment: str, m: Mutant, tmp_path):
+    """Grade the solution notebook with ``m`` swapped in, with the course's full grader
+    (nbgrader plus the trusted checks): the Result."""
     import nbformat
 
     nb = mutate(read(source_notebook(assignment)), m.function, m.source)
     path = tmp_path / f"{assignment}.ipynb"
     nbformat.write(nb, path)
-    # nbgrader globs its paths: keep the student id to letters, digits and dashes
     student = re.sub(r"[^A-Za-z0-9]+", "-", m.name).strip("-")[:40]
-    course.submit(student, assignment, path)
-    result = course.autograde(assignment, student)
-    assert result["success"], result.get("log")
-    scores = {s.grade_id: (s.score, s.max_score) for s in course.scores(assignment, student)}
-    messages = failure_messages(read(course.autograded_path(student, assignment)))
-    return scores, messages
+    return grader.grade(path, assignment, student).result
 
 
-def check_mutant(course, assignment: str, m: Mutant, tmp_path):
-    scores, messages = grade_mutant(course, assignment, m, tmp_path)
+def check_mutant(grader, assignment: str, m: Mutant, tmp_path):
+    result = grade_mutant(grader, assignment, m, tmp_path)
+    scores = {i.grade_id: i for i in result.items}
     unknown = m.loses - scores.keys()
     assert not unknown, f"catalogue names unknown test cells {unknown}"
-    for gid, (score, max_score) in scores.items():
+    assert not result.tampering, f"{m.name}: an honest mistake was called tampering: {result.tampering}"
+    for gid, item in scores.items():
         if gid in m.loses:
-            assert score == 0, f"{m.name}: {gid} kept {score}/{max_score} points"
+            assert item.score == 0, f"{m.name}: {gid} kept {item.score}/{item.max_score} points"
         else:
-            assert score == max_score, f"{m.name}: {gid} lost points ({score}/{max_score}): {messages.get(gid)}"
-    said = " | ".join(messages[g] for g in m.loses)
+            assert item.passed, f"{m.name}: {gid} lost points ({item.score}/{item.max_score}): {item.message}"
+    said = " | ".join(scores[g].message for g in m.loses)
     assert m.says.lower() in said.lower(), f"{m.name}: feedback does not name the mistake: {said}"
 
 

@@ -89,8 +89,8 @@ MUTANTS = [
 
 
 @pytest.mark.parametrize("m", MUTANTS, ids=str)
-def test_wrong_answer_loses_exactly_its_points(m, course, tmp_path):
-    check_mutant(course, "dropout", m, tmp_path)
+def test_wrong_answer_loses_exactly_its_points(m, grader, tmp_path):
+    check_mutant(grader, "dropout", m, tmp_path)
 
 
 def test_solution_passes_every_test_over_20_seeds():

@@ -71,8 +71,8 @@ MUTANTS = [
 
 
 @pytest.mark.parametrize("m", MUTANTS, ids=str)
-def test_wrong_answer_loses_exactly_its_points(m, course, tmp_path):
-    check_mutant(course, "l1", m, tmp_path)
+def test_wrong_answer_loses_exactly_its_points(m, grader, tmp_path):
+    check_mutant(grader, "l1", m, tmp_path)
 
 
 @pytest.mark.parametrize("variant", ["reference ISTA", "FISTA"])

@@ -90,7 +90,7 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
                     _progress(progress, len(graded), len(tasks), started)
         results = record(course, assignment, graded)
     finally:
-        shutil.rmtree(_grader.workdir, ignore_errors=True)
+        _grader.close()
         _grader = None
     write_csv(course.root / "grades.csv", assignment, results)
     return results

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import traceback
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
-from ..notebooks import grade_cells, nbgrader_meta
-from . import submission
+from ..notebooks import grade_cells, is_test_cell, nbgrader_meta
+from . import submission, trusted
 from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
 from .report import Item, Result, first_line
@@ -32,7 +35,9 @@ from .sandbox import Limits, Slot, check_user_can_run_python, require_private
 
 # nbgrader's autograde steps, with the course's execution step and error cap.
 AUTOGRADE_STEPS = [
+    "regcourse.grading.trusted.AppendProbe",
     "regcourse.grading.execute.SafeExecute",
+    "regcourse.grading.trusted.RemoveProbe",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -75,6 +80,13 @@ class Grader:
         self.template = Course.create(self.workdir / "template", Path(source), Path(config_file), ids)
         self.template.root.chmod(0o700)
         self.known = {aid: set(self.template.grade_ids(aid)) for aid in ids}
+        # Sandboxes live apart from the work folder, which may sit inside a private
+        # folder: the kernels must be able to walk to their own sandbox, and no further.
+        self.sandboxes = Path(tempfile.mkdtemp(prefix="regcourse-sandboxes-"))
+        self.sandboxes.chmod(0o711)
+        # Fresh inputs for the trusted checks, from a seed no submission can know.
+        self._seed = secrets.randbits(63)
+        self._references: dict[str, tuple[Path, dict, subprocess.Popen | None]] = {}
         self._runs = 0
 
     # -- public ---------------------------------------------------------------------------
@@ -114,21 +126,99 @@ class Grader:
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(target))
 
+        inputs = self._start_reference(assignment)
         with Slot.acquire() as slot:
-            sandbox = slot.prepare_folder(folder / "sandbox")
+            sandbox = slot.prepare_folder(self.sandboxes / folder.name)
+            trusted.write_inputs(inputs, sandbox / trusted.IN_DIR)
             outcome = self._autograde(course, assignment, student, slot, sandbox)
             killed = slot.kill_processes()
             if not outcome.get("success") and slot.user is not None:
                 # a kernel that cannot start as the sandbox user is the grader's fault:
                 # say exactly why instead of blaming the submission
                 check_user_can_run_python(slot.user)
+            # every process of the sandbox is gone: its outputs can no longer change
+            student_outputs = trusted.Outputs(sandbox / trusted.OUT_DIR)
+            reference = trusted.Outputs(self._reference(assignment))
+            verdicts = trusted.verdicts(assignment, student_outputs, reference, inputs)
         if killed:
             result.problems.append(f"{killed} process(es) the submission left running were stopped")
         result.problems += outcome.get("problems", [])
         result.items = self._items(course, assignment, student, outcome)
-        result.problems += self._kernel_problems(course.autograded_path(student, assignment))
+        kernel_problems = self._kernel_problems(course.autograded_path(student, assignment))
+        result.problems += kernel_problems
+        sources = [c.source for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]
+        self._judge(result, verdicts, trusted.tampering_evidence(sources),
+                    broken=bool(kernel_problems or outcome.get("timed_out") or not outcome.get("success")))
         result.seconds = time.monotonic() - started
         return Run(course, assignment, student, result)
+
+    def close(self) -> None:
+        """Remove everything the grader created (its work folder and the sandboxes)."""
+        for folder, process in [(f, p) for f, _, p in self._references.values()]:
+            if process is not None:
+                process.kill()
+                process.wait()
+        shutil.rmtree(self.sandboxes, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- trusted checks -------------------------------------------------------------------
+
+    def _start_reference(self, assignment: str) -> dict:
+        """Draw ``assignment``'s trusted inputs and start its reference run (once)."""
+        if assignment not in self._references:
+            from .probes import spec
+
+            rng = np.random.default_rng([self._seed, sorted(self.known).index(assignment)])
+            inputs = spec(assignment).make_inputs(rng)
+            folder = self.workdir / "reference" / assignment
+            trusted.write_inputs(inputs, folder / trusted.IN_DIR)
+            folder.parent.chmod(0o700)
+            source = self.template.root / self.template.source_directory / assignment / f"{assignment}.ipynb"
+            self._references[assignment] = (folder, inputs, trusted.reference_outputs(source, assignment, folder))
+        return self._references[assignment][1]
+
+    def _reference(self, assignment: str) -> Path:
+        """The folder of ``assignment``'s reference outputs, once its run has finished."""
+        folder, inputs, process = self._references[assignment]
+        if process is not None:
+            _, err = process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"the reference solutions of {assignment} failed the trusted probe:\n"
+                                   f"{err.decode(errors='replace')[-2000:]}")
+            self._references[assignment] = (folder, inputs, None)
+        return folder / trusted.OUT_DIR
+
+    def _judge(self, result: Result, verdicts: dict, evidence: list[str], broken: bool) -> None:
+        """Combine nbgrader's scores with the trusted verdicts, and call tampering what it is.
+
+        - A test cell keeps its points only if the trusted check passed too.
+        - A cell whose own test passed while the trusted check failed is tampering
+          (unless the kernel broke down, which explains a missing check).
+        - Code that only an attack would contain (the static evidence) costs every point.
+        """
+        for item in result.items:
+            why = verdicts.get(item.grade_id, "no trusted check exists for this test cell")
+            if why is None:
+                continue
+            if item.passed and not broken:
+                result.tampering.append(f"{item.grade_id}: the notebook's own test passed, but the grader's "
+                                        f"independent check failed ({why})")
+                item.message = f"tampering: the independent check failed ({why})"
+            elif item.score > 0:
+                item.message = f"the grader's independent check failed: {why}"
+            item.score = 0.0
+        if evidence:
+            result.tampering += [f"the code {e}" for e in evidence]
+            for item in result.items:
+                if item.score > 0:
+                    item.message = "tampering: the submission attacks the grader (see the report)"
+                item.score = 0.0
 
     # -- steps ----------------------------------------------------------------------------
 

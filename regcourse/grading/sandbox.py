@@ -108,6 +108,10 @@ class Slot:
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         if self.user is not None:
+            blocked = [str(p) for p in folder.resolve().parents if not p.stat().st_mode & 0o001]
+            if blocked:
+                raise RuntimeError(f"the sandbox user cannot reach {folder}: {', '.join(blocked)} "
+                                   "cannot be entered by other users")
             os.chown(folder, self.user.pw_uid, self.user.pw_gid)
             folder.chmod(0o700)
         return folder

@@ -1,0 +1,138 @@
+"""Trusted checks of ``l1``: the L1 penalty, its subgradient, soft thresholding, ISTA, sparsity."""
+
+import numpy as np
+
+from ..trusted import Wrong, array, close, raised
+
+FRACTIONS = [0.02, 0.1, 0.4]
+ITERATIONS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+OBJECTIVE_LAMS = [0.5, 5.0]
+
+
+def make_inputs(rng):
+    inputs = {f"p{k}": rng.standard_normal(s) for k, s in enumerate([(6,), (3, 4), (2, 2, 3)])}
+    inputs["lam"] = np.array(rng.uniform(0.1, 3.0))
+    w = rng.standard_normal((4, 5))
+    w[rng.random((4, 5)) < 0.4] = 0.0
+    inputs["w_zeros"] = w
+    inputs["w_soft"] = 3 * rng.standard_normal((6, 7))
+    X = rng.standard_normal((100, 20))
+    w_true = np.zeros(20)
+    w_true[:4] = [3.0, -2.0, 1.5, 1.0]
+    inputs["X"], inputs["y"] = X, X @ w_true + 0.5 * rng.standard_normal(100)
+    X2 = 3.0 * rng.standard_normal((40, 10))
+    inputs["X2"], inputs["y2"] = X2, X2 @ rng.standard_normal(10) + rng.standard_normal(40)
+    inputs["X3"], inputs["y3"] = rng.standard_normal((50, 30)), rng.standard_normal(50)
+    sparse = rng.standard_normal((10, 10))
+    sparse[rng.random((10, 10)) < 0.3] = 0.0
+    inputs["sparse"] = sparse
+    return inputs
+
+
+BODY = """
+lam = float(load("lam"))
+params = [load("p0"), load("p1"), load("p2")]
+for k, p in enumerate(params):
+    call(f"penalty_{k}", "l1_penalty", p, lam)
+call("penalty_list", "l1_penalty", params, lam)
+call("penalty_negative", "l1_penalty", params, -1e-10)
+
+w = load("w_zeros")
+for j, l in enumerate([0.0, 0.1, 2.0]):
+    call(f"subgradient_{j}", "l1_subgradient", w, l)
+
+for j, t in enumerate([0.0, 0.3, 1.0, 10.0]):
+    call(f"soft_{j}", "soft_threshold", load("w_soft"), t)
+call("soft_negative", "soft_threshold", load("w_soft"), -0.1)
+
+X, y = load("X"), load("y")
+lam_max = float(np.abs(X.T @ y).max())
+for j, fraction in enumerate([0.02, 0.1, 0.4]):
+    call(f"lasso_{j}", "lasso_ista", X, y, fraction * lam_max)
+call("lasso_above_max", "lasso_ista", X, y, 1.01 * lam_max)
+X2, y2 = load("X2"), load("y2")
+call("lasso_scaled", "lasso_ista", X2, y2, 0.2 * float(np.abs(X2.T @ y2).max()))
+X3, y3 = load("X3"), load("y3")
+for i, l in enumerate([0.5, 5.0]):
+    for k in [1, 2, 4, 8, 16, 32, 64, 128, 256]:
+        call(f"path_{i}_{k}", "lasso_ista", X3, y3, l, n_iter=k)
+
+sparse = load("sparse")
+call("sparsity_exact", "sparsity", sparse)
+call("sparsity_atol", "sparsity", sparse, atol=0.5)
+call("sparsity_zeros", "sparsity", np.zeros(7))
+call("sparsity_ones", "sparsity", np.ones((2, 3)))
+"""
+
+
+def check_penalty(student, reference, inputs):
+    for name in ["penalty_0", "penalty_1", "penalty_2", "penalty_list"]:
+        close(student, reference, name, rtol=1e-10, atol=1e-12)
+
+
+def check_penalty_negative(student, reference, inputs):
+    raised(student, "penalty_negative", "ValueError")
+
+
+def check_subgradient(student, reference, inputs):
+    zeros = inputs["w_zeros"] == 0
+    for j in range(3):
+        got = close(student, reference, f"subgradient_{j}", rtol=0, atol=1e-15)
+        if np.any(got[zeros] != 0.0):
+            raise Wrong("the subgradient is not exactly 0 where w == 0")
+
+
+def check_soft(student, reference, inputs):
+    w = inputs["w_soft"]
+    for j, t in enumerate([0.0, 0.3, 1.0, 10.0]):
+        got = close(student, reference, f"soft_{j}", rtol=0, atol=1e-12)
+        if np.any(got[np.abs(w) <= t] != 0.0):
+            raise Wrong(f"entries with |w| <= t = {t} are not exactly 0")
+    if not np.array_equal(array(student, "soft_0"), w):
+        raise Wrong("soft_threshold with t = 0 changed w")
+
+
+def check_soft_negative(student, reference, inputs):
+    raised(student, "soft_negative", "ValueError")
+
+
+def check_lasso(student, reference, inputs):
+    for name in ["lasso_0", "lasso_1", "lasso_2", "lasso_scaled"]:
+        got = close(student, reference, name, rtol=0, atol=1e-4)
+        if not np.array_equal(got == 0, array(reference, name) == 0):
+            raise Wrong(f"{name}: its exact zeros differ from the reference's")
+    if np.any(array(student, "lasso_above_max", (20,)) != 0.0):
+        raise Wrong("above lam_max the lasso solution is not exactly 0")
+
+
+def check_objective(student, reference, inputs):
+    X, y = inputs["X3"], inputs["y3"]
+    for i, lam in enumerate(OBJECTIVE_LAMS):
+        values = []
+        for k in ITERATIONS:
+            w = array(student, f"path_{i}_{k}", (30,))
+            r = X @ w - y
+            values.append(0.5 * r @ r + lam * np.abs(w).sum())
+        start = 0.5 * y @ y
+        if values[0] > start + 1e-9 * abs(start):
+            raise Wrong("the objective rose in the first iteration")
+        for a, b, k in zip(values, values[1:], ITERATIONS[1:]):
+            if b > a + 1e-9 * abs(a):
+                raise Wrong(f"the objective increased at n_iter = {k}")
+
+
+def check_sparsity(student, reference, inputs):
+    for name in ["sparsity_exact", "sparsity_atol", "sparsity_zeros", "sparsity_ones"]:
+        close(student, reference, name, rtol=1e-12, atol=1e-12)
+
+
+CHECKS = {
+    "test_l1_penalty": check_penalty,
+    "test_l1_penalty_rejects_negative_lam": check_penalty_negative,
+    "test_l1_subgradient": check_subgradient,
+    "test_soft_threshold": check_soft,
+    "test_soft_threshold_rejects_negative_t": check_soft_negative,
+    "test_lasso_ista": check_lasso,
+    "test_lasso_ista_objective_decreases": check_objective,
+    "test_sparsity": check_sparsity,
+}

@@ -1,0 +1,124 @@
+"""Trusted checks of ``l2``: the L2 penalty, ridge regression, shrinkage, a torch penalty."""
+
+import numpy as np
+
+from ..trusted import Wrong, array, close, raised
+
+SHAPES = [(5,), (3, 4), (2, 3, 2)]
+TORCH_SHAPES = {"w1": (8, 4), "b1": (8,), "g": (8,), "beta": (8,), "w2": (3, 8), "b2": (3,)}
+
+
+def make_inputs(rng):
+    inputs = {f"p{k}": rng.standard_normal(s) for k, s in enumerate(SHAPES)}
+    inputs["lam"] = np.array(rng.uniform(0.1, 3.0))
+    inputs["w"] = rng.standard_normal((3, 4))
+    inputs["X"], inputs["y"] = rng.standard_normal((30, 5)), rng.standard_normal(30)
+    inputs["Xwide"], inputs["ywide"] = rng.standard_normal((8, 20)), rng.standard_normal(8)
+    inputs["Xs"] = rng.standard_normal((20, 6)) * np.array([5.0, 2.0, 1.0, 0.5, 0.2, 0.1])
+    inputs.update({name: rng.standard_normal(shape) for name, shape in TORCH_SHAPES.items()})
+    return inputs
+
+
+BODY = """
+lam = float(load("lam"))
+params = [load("p0"), load("p1"), load("p2")]
+for k, p in enumerate(params):
+    call(f"penalty_{k}", "l2_penalty", p, lam)
+call("penalty_list", "l2_penalty", params, lam)
+call("penalty_tuple", "l2_penalty", tuple(params), lam)
+call("penalty_negative", "l2_penalty", params, -0.5)
+
+call("grad", "l2_grad", load("w"), lam)
+
+X, y = load("X"), load("y")
+for j, r in enumerate([0.0, 0.01, 1.0, 25.0]):
+    call(f"ridge_{j}", "ridge_fit", X, y, r)
+call("ridge_wide", "ridge_fit", load("Xwide"), load("ywide"), 0.5)
+call("ridge_negative", "ridge_fit", X, y, -1e-12)
+inverses = (np.linalg.inv, np.linalg.pinv)
+
+def no_inverse(*args, **kwargs):
+    raise RuntimeError("explicit inverse")
+
+np.linalg.inv = np.linalg.pinv = no_inverse
+try:
+    call("ridge_without_inverse", "ridge_fit", X, y, 1.0)
+finally:
+    np.linalg.inv, np.linalg.pinv = inverses
+
+for j, r in enumerate([0.01, 1.0, 30.0]):
+    call(f"shrink_{j}", "shrinkage_factors", load("Xs"), r)
+call("shrink_wide", "shrinkage_factors", load("Xwide")[:3, :5], 2.0)
+
+import torch
+from torch import nn
+model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).double()
+with torch.no_grad():
+    for parameter, name in zip(model.parameters(), ["w1", "b1", "g", "beta", "w2", "b2"]):
+        parameter.copy_(torch.from_numpy(load(name)))
+penalty = call("torch_value", "l2_penalty_torch", model, lam)
+save("torch_is_tensor", bool(torch.is_tensor(penalty)))
+if torch.is_tensor(penalty) and penalty.requires_grad:
+    model.zero_grad()
+    penalty.backward()
+    for name, parameter in model.named_parameters():
+        grad = parameter.grad if parameter.grad is not None else torch.zeros_like(parameter)
+        save("torch_grad_" + name.replace(".", "_"), grad)
+"""
+
+
+def check_penalty(student, reference, inputs):
+    for name in ["penalty_0", "penalty_1", "penalty_2", "penalty_list", "penalty_tuple"]:
+        close(student, reference, name, rtol=1e-10, atol=1e-12)
+
+
+def check_penalty_negative(student, reference, inputs):
+    raised(student, "penalty_negative", "ValueError")
+
+
+def check_grad(student, reference, inputs):
+    close(student, reference, "grad", rtol=1e-12, atol=0)
+
+
+def check_ridge(student, reference, inputs):
+    for j in range(4):
+        close(student, reference, f"ridge_{j}", rtol=1e-6, atol=1e-9)
+    close(student, reference, "ridge_wide", rtol=1e-6, atol=1e-9)
+
+
+def check_ridge_without_inverse(student, reference, inputs):
+    # the cell tests one thing: ridge_fit answers (with the right shape) while
+    # np.linalg.inv and pinv are disabled; whether the answer is right is test_ridge_fit's job
+    array(student, "ridge_without_inverse", (5,))
+
+
+def check_ridge_negative(student, reference, inputs):
+    raised(student, "ridge_negative", "ValueError")
+
+
+def check_shrinkage(student, reference, inputs):
+    for j in range(3):
+        close(student, reference, f"shrink_{j}", rtol=1e-8, atol=1e-12)
+    close(student, reference, "shrink_wide", rtol=1e-8, atol=1e-10)
+
+
+def check_torch(student, reference, inputs):
+    if student["torch_is_tensor"] is not True:
+        raise Wrong("l2_penalty_torch did not return a tensor")
+    close(student, reference, "torch_value", rtol=1e-5, atol=1e-8)
+    for name in ["0_weight", "0_bias", "1_weight", "1_bias", "3_weight", "3_bias"]:
+        close(student, reference, f"torch_grad_{name}", rtol=1e-5, atol=1e-6)
+    if array(student, "torch_value").shape != ():
+        raise Wrong("l2_penalty_torch did not return a scalar")
+
+
+CHECKS = {
+    "test_l2_penalty": check_penalty,
+    "test_l2_penalty_rejects_negative_lam": check_penalty_negative,
+    "test_l2_grad": check_grad,
+    "test_ridge_fit": check_ridge,
+    "test_ridge_fit_solves_without_inverse": check_ridge_without_inverse,
+    "test_ridge_fit_rejects_negative_lam": check_ridge_negative,
+    "test_shrinkage_factors": check_shrinkage,
+    "test_l2_penalty_torch": check_torch,
+}

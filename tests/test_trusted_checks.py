@@ -1,0 +1,47 @@
+"""The trusted checks never fail a correct answer, and each graded cell has one."""
+
+import contextlib
+import io
+import os
+
+import numpy as np
+import pytest
+
+from conftest import ASSIGNMENTS
+from regcourse.grading import trusted
+from regcourse.grading.probes import spec
+from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
+
+
+def run_probe_in_process(aid, inputs, folder):
+    """The reference run, in this process: solution cells, then the probe, in ``folder``."""
+    trusted.write_inputs(inputs, folder / trusted.IN_DIR)
+    namespace = {"__name__": "__main__"}
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for cell in read(source_notebook(aid)).cells:
+                if cell.cell_type == "code" and not is_test_cell(cell):
+                    exec(compile(cell.source, "solution", "exec"), namespace)
+            exec(compile(trusted.probe_source(spec(aid).BODY), "probe", "exec"), namespace)
+    finally:
+        os.chdir(here)
+    return trusted.Outputs(folder / trusted.OUT_DIR)
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_every_graded_cell_has_a_trusted_check(aid):
+    cells = [nbgrader_meta(c)["grade_id"] for c in read(source_notebook(aid)).cells if is_test_cell(c)]
+    assert sorted(spec(aid).CHECKS) == sorted(cells)
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_reference_passes_its_own_checks_over_20_seeds(aid, tmp_path):
+    """Two independent runs of the solutions (as student and as reference) always agree."""
+    for seed in range(20):
+        inputs = spec(aid).make_inputs(np.random.default_rng(seed))
+        student = run_probe_in_process(aid, inputs, tmp_path / f"s{seed}")
+        reference = run_probe_in_process(aid, inputs, tmp_path / f"r{seed}")
+        verdicts = trusted.verdicts(aid, student, reference, inputs)
+        assert all(v is None for v in verdicts.values()), (seed, verdicts)
