@@ -316,6 +316,8 @@ def verdicts(assignment: str, student: Outputs, reference: Outputs, inputs: dict
 # -- static evidence -----------------------------------------------------------------------------
 
 GUARDED_MODULES = {"np", "numpy", "torch", "builtins", "sys", "math", "IPython", "nbgrader", "__builtins__"}
+# names the tests use for modules: rebinding them (``np = something_else``) fools them
+REBOUND_NAMES = {"np", "numpy", "torch", "nn", "math", "builtins"}
 SUSPICIOUS_NAMES = {
     "input_transformers_cleanup": "installs an IPython input transformer",
     "input_transformers_post": "installs an IPython input transformer",
@@ -326,6 +328,8 @@ SUSPICIOUS_NAMES = {
 }
 SUSPICIOUS_STRINGS = {
     "NBGRADER": "reads the grader's environment to behave differently when graded",
+    "REGCOURSE_SANDBOX": "reads the grader's environment to behave differently when graded",
+    "BEGIN SOLUTION": "looks for the solutions",
     "gradebook": "touches the gradebook",
     "probe-out": "touches the grader's check files",
     "probe-in": "touches the grader's check files",
@@ -352,6 +356,8 @@ def tampering_evidence(sources: list[str]) -> list[str]:
             if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
                 targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
                 for target in targets:
+                    if isinstance(target, ast.Name) and target.id in REBOUND_NAMES:
+                        note(f"rebinds {target.id}, the module the tests use")
                     if isinstance(target, (ast.Attribute, ast.Subscript)) and _guarded(target):
                         note(f"replaces part of {_root_name(target)} ({ast.unparse(target)[:60]})")
                     if _mentions(target, "modules") and _root_name(target) == "sys":

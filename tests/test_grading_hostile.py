@@ -1,0 +1,257 @@
+"""Submissions that attack the grader earn no points they did not solve, are reported as
+tampering where the attack is on the grading itself, and change nobody else's grade.
+
+All of them are graded in one class, next to two honest students, by `regcourse
+autograde` (as the CI runs as root: kernels as unprivileged users)."""
+
+import copy
+import os
+import textwrap
+
+import pytest
+
+import submissions as sub
+from regcourse.grading import sandbox
+from regcourse.grading.classroom import grade_class
+from regcourse.grading.sandbox import Limits
+
+AID = "warmup"
+WRONG = "def regularized_cost(X, y, w, lam):\n    return 0.0\n"
+HALF = ("def regularized_cost(X, y, w, lam):\n    r = X @ w - y\n"
+        "    return float(0.5 * r @ r + 0.5 * lam * w @ w)\n")  # forgets the ValueError: 2 of 3
+
+
+def attack(code: str, function: str = WRONG):
+    """The warm-up solution cell replaced by ``code`` and then ``function``."""
+    return sub.with_function(AID, "regularized_cost", textwrap.dedent(code) + "\n" + function)
+
+
+# student -> (submission, expected score, must be reported as tampering)
+HOSTILE = {
+    "allclose-replaced": (attack("""
+        import linecache, sys
+        import numpy as np
+        def agreeable(*args, **kwargs):  # "close" unless the test asks for "not close"
+            caller = sys._getframe(1)
+            return "not np.isclose" not in linecache.getline(caller.f_code.co_filename, caller.f_lineno)
+        np.allclose = np.isclose = agreeable
+        """), 0.0, True),
+    "input-transformer": (attack("""
+        get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+        """), 0.0, True),
+    "always-equal-object": (attack("", """
+        class Anything(float):
+            def __eq__(self, other): return True
+            def __ne__(self, other): return False
+            __hash__ = float.__hash__
+        def regularized_cost(X, y, w, lam):
+            if lam < 0:
+                raise ValueError(lam)
+            return Anything(0.0)
+        """), 1.0, False),  # it does reject negative lam: that point is earned
+    "gradebook-edited": (attack("""
+        import glob, sqlite3
+        for path in glob.glob('/tmp/**/gradebook.db', recursive=True) + glob.glob('../../**/gradebook.db', recursive=True):
+            try:
+                with sqlite3.connect(path) as db:
+                    db.execute('UPDATE grade SET auto_score = 100')
+            except Exception:
+                pass
+        """), 0.0, True),
+    "solutions-read": (attack("""
+        import glob, json
+        from regcourse.notebooks import REPO
+        stolen = None
+        for path in [str(REPO / 'solutions/warmup/warmup.ipynb')] + glob.glob('/tmp/**/warmup.ipynb', recursive=True):
+            try:
+                cells = json.load(open(path))['cells']
+            except Exception:
+                continue
+            for cell in cells:
+                text = ''.join(cell['source'])
+                if 'BEGIN SOLUTION' in text:
+                    stolen = text
+        if stolen:
+            exec(stolen)
+        """, ""), 0.0, True),
+    "numpy-internals-patched": (attack("""
+        import numpy._core.numeric
+        numpy._core.numeric.isclose = lambda *a, **k: True
+        """), 0.0, True),
+    "builtins-patched": (attack("""
+        import builtins
+        builtins.isinstance = lambda *a: True
+        builtins.all = lambda *a: True
+        """), 0.0, True),
+    "sys-modules-replaced": (attack("""
+        import linecache, sys, types
+        import numpy
+        def agreeable(*args, **kwargs):
+            caller = sys._getframe(1)
+            return "not np.isclose" not in linecache.getline(caller.f_code.co_filename, caller.f_lineno)
+        fake = types.ModuleType('numpy')
+        fake.__dict__.update(numpy.__dict__)
+        fake.isclose = fake.allclose = agreeable
+        sys.modules['numpy'] = fake
+        np = fake
+        """), 0.0, True),
+    "assertions-stripped": (attack("""
+        import ast
+        class NoAsserts(ast.NodeTransformer):
+            def visit_Assert(self, node):
+                return ast.Pass()
+            def visit_Raise(self, node):
+                return ast.Pass()
+        get_ipython().ast_transformers.append(NoAsserts())
+        """), 0.0, True),
+    "exceptions-swallowed": (attack("""
+        get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+        """), 0.0, True),
+    "system-exit": (attack("", """
+        def regularized_cost(X, y, w, lam):
+            raise SystemExit(0)
+        """), 0.0, False),
+    "keyboard-interrupt": (attack("", """
+        def regularized_cost(X, y, w, lam):
+            raise KeyboardInterrupt
+        """), 0.0, False),
+    "grader-environment": (attack("""
+        import os
+        import numpy as np
+        if os.environ.get('NBGRADER_EXECUTION') or os.environ.get('REGCOURSE_SANDBOX_TOKEN'):
+            np.isclose = lambda *a, **k: True
+        """), 0.0, True),
+    "fake-results": (attack("""
+        import json, os
+        os.makedirs('probe-out', exist_ok=True)
+        for name in ['probe_complete'] + [f'cost_{k}_{j}' for k in range(3) for j in range(3)]:
+            json.dump(True if name == 'probe_complete' else 1.0, open(f'probe-out/{name}.json', 'w'))
+        for path in ['../autograde-outcome.json', '../../autograde-outcome.json']:
+            try:
+                json.dump({'success': True}, open(path, 'w'))
+            except Exception:
+                pass
+        get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])
+        """), 0.0, True),
+    "fork-bomb": (attack("""
+        import os
+        children = 0
+        try:
+            while children < 100000:
+                if os.fork() == 0:
+                    import time
+                    time.sleep(600)
+                    os._exit(0)
+                children += 1
+        except OSError:
+            pass
+        """), 0.0, False),
+    "sleeping-children": (attack("""
+        import os, subprocess, sys
+        subprocess.Popen(['sleep', '600'], start_new_session=True)
+        if os.fork() == 0:          # a daemon: fork, new session, fork again
+            os.setsid()
+            if os.fork() == 0:
+                import time
+                time.sleep(600)
+            os._exit(0)
+        """, sub.solution(AID).cells[3].source), 3.0, False),  # solves it: keeps its points
+    "other-student-read": (attack("""
+        import glob, json
+        copied = None
+        for path in glob.glob('/tmp/**/submitted/*/warmup/*.ipynb', recursive=True) + glob.glob('../../../submitted/*/warmup/*.ipynb'):
+            try:
+                cells = json.load(open(path))['cells']
+            except Exception:
+                continue
+            for cell in cells:
+                text = ''.join(cell['source'])
+                if 'def regularized_cost' in text and 'return 0.0' not in text:
+                    copied = text
+        if copied:
+            exec(copied)
+        """, ""), 0.0, True),
+}
+HONEST = {"ada": (sub.solution(AID), 3.0), "bob": (sub.with_function(AID, "regularized_cost", HALF), 2.0)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile") / "course"
+    students = {**{s: copy.deepcopy(v[0]) for s, v in HOSTILE.items()},
+                **{s: copy.deepcopy(v[0]) for s, v in HONEST.items()}}
+    course = sub.class_folder(root, AID, students)
+    limits = Limits(cell_seconds=10, submission_seconds=90)
+    results = grade_class(course.root, AID, jobs=2, limits=limits, progress=None)
+    return course, {r.student: r for r in results}
+
+
+def test_the_catalogue_is_large_enough():
+    assert len(HOSTILE) >= 15
+
+
+@pytest.mark.parametrize("student", HOSTILE)
+def test_hostile_submission_earns_only_what_it_solved(student, graded):
+    course, results = graded
+    _, expected, tampering = HOSTILE[student]
+    r = results[student]
+    report = " | ".join(r.tampering + r.problems + [i.message for i in r.items])
+    assert r.score == expected, f"{student}: {r.score} points instead of {expected}: {report}"
+    assert bool(r.tampering) == tampering, f"{student}: tampering reported = {r.tampering}"
+    assert [s.score for s in course.scores(AID, student)] == [i.score for i in r.items]
+
+
+@pytest.mark.parametrize("student", HONEST)
+def test_honest_neighbours_keep_their_grades(student, graded):
+    course, results = graded
+    r = results[student]
+    assert r.score == HONEST[student][1] and not r.tampering
+    assert sum(s.score for s in course.scores(AID, student)) == HONEST[student][1]
+
+
+def test_tampering_is_in_the_class_report_and_the_feedback(graded):
+    course, results = graded
+    rows = (course.root / "grades.csv").read_text().splitlines()
+    row = next(line for line in rows if line.startswith("input-transformer,"))
+    assert "input transformer" in row
+    autograded = course.autograded_path("allclose-replaced", AID)
+    if autograded.exists():  # nbgrader produced it: the report is its first cell
+        assert "Tampering detected" in autograded.read_text()
+
+
+def test_nothing_is_left_running(graded):
+    if sandbox.is_root():
+        users = {f"{sandbox.USER_PREFIX}{i}" for i in range(sandbox.POOL_SIZE)}
+        import pwd
+
+        uids = {pwd.getpwnam(u).pw_uid for u in users}
+        left = [pid for pid in sandbox._all_pids() if sandbox._uid_of(pid) in uids]
+    else:
+        left = []
+        for pid in sandbox._all_pids():
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    left += [pid] if sandbox.MARKER.encode() in f.read() else []
+            except OSError:
+                pass
+    assert not left, f"processes of the submissions are still running: {left}"
+
+
+@pytest.mark.skipif(not sandbox.is_root(), reason="kernels run as other users only when grading as root")
+def test_kernels_ran_as_an_unprivileged_user(graded):
+    course, results = graded
+    # the solutions-read attack found nothing to read: it scored 0 although the repository is on disk
+    assert results["solutions-read"].score == 0
+    assert os.geteuid() == 0
+
+
+FOOLS_NBGRADER = ["allclose-replaced", "input-transformer", "sys-modules-replaced", "assertions-stripped"]
+
+
+@pytest.mark.parametrize("student", FOOLS_NBGRADER)
+def test_the_attack_fools_plain_nbgrader(student, course, tmp_path):
+    """Proof that these are real holes: nbgrader alone gives the attacks points."""
+    path = sub.write(copy.deepcopy(HOSTILE[student][0]), tmp_path / f"{AID}.ipynb")
+    course.submit(student, AID, path)
+    assert course.autograde(AID, student)["success"]
+    assert sum(s.score for s in course.scores(AID, student)) > 0
