@@ -34,6 +34,15 @@ class SafeExecute(Execute):
     """nbgrader's ``Execute`` with an output cap in bytes and a dead-kernel fallback."""
 
     max_output_bytes = Integer(1 << 20, help="printed output kept per cell, in bytes").tag(config=True)
+    probe_timeout = Integer(120, help="seconds for the grader's probe cell, which calls every "
+                                      "function in turn, each with the cell timeout").tag(config=True)
+
+    def _get_timeout(self, cell):
+        from .trusted import PROBE_CELL_ID
+
+        if cell is not None and cell.get("id") == PROBE_CELL_ID:
+            return self.probe_timeout
+        return super()._get_timeout(cell)
 
     def preprocess(self, nb, resources=None, km=None):
         self._output_bytes: dict[int, int] = {}

@@ -10,6 +10,7 @@ gradebook, or another submission.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -129,9 +130,15 @@ class Grader:
         inputs = self._start_reference(assignment)
         with Slot.acquire() as slot:
             sandbox = slot.prepare_folder(self.sandboxes / folder.name)
-            trusted.write_inputs(inputs, sandbox / trusted.IN_DIR)
+            trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
             outcome = self._autograde(course, assignment, student, slot, sandbox)
             killed = slot.kill_processes()
+            broken_cells = self._broken_cells(course.autograded_path(student, assignment))
+            if broken_cells and not trusted.probe_finished(sandbox / trusted.OUT_DIR):
+                # the kernel died or hung before the probe could run: probe the student's
+                # code again in a fresh kernel, without the cells that broke it
+                self._probe_again(nb, assignment, broken_cells, slot, sandbox)
+                killed += slot.kill_processes()
             if not outcome.get("success") and slot.user is not None:
                 # a kernel that cannot start as the sandbox user is the grader's fault:
                 # say exactly why instead of blaming the submission
@@ -227,6 +234,7 @@ class Grader:
         return {
             "Autograde": {"autograde_preprocessors": AUTOGRADE_STEPS},
             "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
+                            "probe_timeout": 8 * self.limits.cell_seconds,
                             "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
             "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user,
                                      "sandbox_token": slot.token, "memory_bytes": self.limits.memory_bytes,
@@ -247,22 +255,43 @@ class Grader:
                 _autograde_child(str(course.root), overrides, assignment, student, str(out))
             finally:
                 os._exit(0)
-        deadline = time.monotonic() + self.limits.submission_seconds
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                slot.kill_processes()
-                return {"success": False, "timed_out": True,
-                        "problems": [f"grading stopped after the time limit of {self.limits.submission_seconds} s "
-                                     "(an endless loop that ignores interrupts?)"]}
-            time.sleep(0.05)
+        if not _wait(pid, self.limits.submission_seconds, slot):
+            return {"success": False, "timed_out": True,
+                    "problems": [f"grading stopped after the time limit of {self.limits.submission_seconds} s "
+                                 "(an endless loop that ignores interrupts?)"]}
         if not out.exists():
-            return {"success": False, "problems": [f"the grader's process failed (status {status})"]}
+            return {"success": False, "problems": ["the grader's process failed"]}
         return json.loads(out.read_text())
+
+    def _broken_cells(self, autograded: Path) -> set[str]:
+        """Ids of the cells in which the kernel died or got stuck."""
+        if not autograded.exists():
+            return set()
+        nb = nbformat.read(str(autograded), as_version=4)
+        return {c.get("id") for c in nb.cells
+                if any(o.get("ename") in (KERNEL_DIED, KERNEL_STUCK) for o in c.get("outputs", []))}
+
+    def _probe_again(self, nb, assignment: str, skip: set[str], slot: Slot, sandbox: Path) -> None:
+        """Run the student's own cells (not the tests, not ``skip``) and the probe afresh."""
+        from .probes import spec
+
+        rerun = nbformat.v4.new_notebook(metadata=nb.metadata)
+        rerun.cells = [copy.deepcopy(c) for c in nb.cells
+                       if c.cell_type == "code" and not is_test_cell(c) and c.get("id") not in skip]
+        probe = nbformat.v4.new_code_cell(trusted.probe_source(spec(assignment).BODY))
+        probe["id"] = trusted.PROBE_CELL_ID
+        rerun.cells.append(probe)
+        for cell in rerun.cells:
+            cell.outputs = []
+        shutil.rmtree(sandbox / trusted.OUT_DIR, ignore_errors=True)
+        overrides = self._config_overrides(slot, sandbox)
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                _execute_child(rerun, overrides, str(sandbox))
+            finally:
+                os._exit(0)
+        _wait(pid, self.limits.submission_seconds, slot)
 
     def _kernel_problems(self, autograded: Path) -> list[str]:
         """Say where the kernel died or got stuck, whichever cell it was."""
@@ -325,6 +354,37 @@ def _explain(out: dict, limits: Limits) -> str:
     if ename == "MemoryError":
         return f"MemoryError: the kernel may use at most {limits.memory_bytes >> 20} MiB"
     return first_line(f"{ename}: {evalue}" if evalue else ename)
+
+
+def _wait(pid: int, seconds: float, slot: Slot) -> bool:
+    """Wait for the child ``pid``; kill it and the sandbox after ``seconds``. True if it ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return True
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            slot.kill_processes()
+            return False
+        time.sleep(0.05)
+
+
+def _execute_child(nb, overrides: dict, sandbox: str) -> None:
+    """Runs in a forked child: execute ``nb`` with the grader's execution step, in the sandbox."""
+    from traitlets.config import Config
+
+    from .execute import SafeExecute
+
+    config = Config()
+    for section, values in overrides.items():
+        for key, value in values.items():
+            config[section][key] = value
+    try:
+        SafeExecute(config=config).preprocess(nb, {"metadata": {"path": sandbox}})
+    except Exception:  # noqa: BLE001 -- whatever the probe wrote before is all there is
+        pass
 
 
 def _autograde_child(root: str, overrides: dict, assignment: str, student: str, out: str) -> None:

@@ -49,11 +49,17 @@ NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: nothing else is read back
 
 PRELUDE = '''
 def __regcourse_probe():
-    import json, os
+    import json, os, signal
     import numpy as np
 
     ns = globals()
     os.makedirs("probe-out", exist_ok=True)
+    call_seconds = float(np.load(os.path.join("probe-in", "__call_seconds.npy")))
+
+    def _too_long(signum, frame):
+        raise TimeoutError(f"the function ran longer than {call_seconds:g} s")
+
+    signal.signal(signal.SIGALRM, _too_long)
 
     def load(name):
         return np.load(os.path.join("probe-in", name + ".npy"), allow_pickle=False)
@@ -80,22 +86,31 @@ def __regcourse_probe():
         names = [c.__name__ for c in type(exc).__mro__]
         _write(name, "json", lambda f: f.write(json.dumps({"__error__": names})))
 
+    hung = set()  # functions that ran out of time once are not called again
+
     def run(name, function, *args, **kwargs):
-        """Call the student's function; on an exception save its type under ``name``."""
+        """Call the student's function within the time limit; on an exception save its
+        type under ``name`` and return None."""
+        if function in hung:
+            save_error(name, TimeoutError("ran out of time before"))
+            return None
+        signal.setitimer(signal.ITIMER_REAL, call_seconds)
         try:
             return ns[function](*args, **kwargs)
         except BaseException as exc:
+            if isinstance(exc, TimeoutError):
+                hung.add(function)
             save_error(name, exc)
             return None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
     def call(name, function, *args, **kwargs):
-        """Call the student's function and save what it returns (or raised) as ``name``."""
-        try:
-            value = ns[function](*args, **kwargs)
-        except BaseException as exc:
-            save_error(name, exc)
-            return None
-        save(name, value)
+        """Like ``run``, and save what the function returns as ``name``."""
+        errors = os.path.join("probe-out", name + ".json")
+        value = run(name, function, *args, **kwargs)
+        if value is not None or not os.path.exists(errors):
+            save(name, value)
         return value
 
 '''
@@ -203,6 +218,15 @@ class Outputs:
         return Missing(f"{name}: no output")
 
 
+def probe_ran(folder: Path) -> bool:
+    """Whether the probe wrote anything at all into ``folder``."""
+    return _regular_dir(folder) and any(os.scandir(folder))
+
+
+def probe_finished(folder: Path) -> bool:
+    return Outputs(folder)["probe_complete"] is True
+
+
 def _regular_dir(path: Path) -> bool:
     try:
         return stat.S_ISDIR(os.lstat(path).st_mode)
@@ -257,9 +281,10 @@ def equal(student: Outputs, reference: Outputs, name: str) -> None:
 
 # -- the reference run ----------------------------------------------------------------------
 
-def write_inputs(inputs: dict[str, np.ndarray], folder: Path) -> None:
+def write_inputs(inputs: dict[str, np.ndarray], folder: Path, call_seconds: float = 30.0) -> None:
+    """The probe's inputs, and the time each call of a student function may take."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, value in inputs.items():
+    for name, value in {**inputs, "__call_seconds": np.array(float(call_seconds))}.items():
         np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
     folder.chmod(0o755)
     for f in folder.iterdir():
@@ -295,9 +320,9 @@ def verdicts(assignment: str, student: Outputs, reference: Outputs, inputs: dict
     from .probes import spec
 
     checks = spec(assignment).CHECKS
-    if student["probe_complete"] is not True:
-        why = ("the grader's independent check could not run in this notebook "
-               f"({student['probe_complete']}): its code stopped or replaced the checking cell")
+    if not probe_ran(student.folder):
+        why = ("the grader's independent check could not run in this notebook: "
+               "its code stopped or replaced the checking cell")
         return {gid: why for gid in checks}
     if reference["probe_complete"] is not True:
         raise RuntimeError(f"the reference solutions of {assignment} failed their own probe")
