@@ -12,6 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # pytest workers for `make test` (pytest-xdist): "auto" is one per core.
 JOBS ?= auto
+AXE_VERSION := 4.14.1
 
 # Every command below runs the tools of .venv, whatever the caller's PATH holds.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -37,6 +38,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@# (the grep drops pip's notes about this machine's missing local mirror folders)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
 		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+	@# axe-core, injected into pages by the accessibility tests (from the npm registry)
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
 	@touch $@
 
 # -W: any warning fails the build; --keep-going: report every problem in one run.

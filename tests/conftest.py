@@ -72,3 +72,21 @@ def built_site(tmp_path_factory) -> Path:
                 f"site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
             stamp.write_text(run_id)
     return build / "html"
+
+
+def toc_files() -> list[str]:
+    """Every page of the table of contents, root first, as paths without suffix."""
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    return files

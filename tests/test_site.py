@@ -4,22 +4,7 @@ import shutil
 
 import yaml
 
-from conftest import REPO, build_site
-
-
-def toc_files():
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return files
+from conftest import REPO, build_site, toc_files
 
 
 def test_site_has_one_page_per_toc_entry(built_site):
@@ -59,3 +44,18 @@ def test_a_warning_fails_the_build(tmp_path):
     result = build_site(cwd=tmp_path)
     assert result.returncode != 0
     assert "nowhere" in result.stdout + result.stderr
+
+
+def test_exercise_tables_add_up_to_the_notebooks_points():
+    from regcourse.notebooks import grade_cells, nbgrader_meta, read, source_notebook
+    from regcourse.sphinx_exercises import summary
+
+    from conftest import ASSIGNMENTS
+
+    for aid in ASSIGNMENTS:
+        rows = summary(source_notebook(aid))
+        listed = [gid for _, tests in rows for gid, _ in tests]
+        cells = [nbgrader_meta(c)["grade_id"] for c in grade_cells(read(source_notebook(aid)))]
+        assert sorted(listed) == sorted(cells), aid
+        points = sum(p for _, tests in rows for _, p in tests)
+        assert points == sum(nbgrader_meta(c)["points"] for c in grade_cells(read(source_notebook(aid))))
