@@ -14,6 +14,7 @@ import submissions as sub
 from regcourse.grading import sandbox
 from regcourse.grading.classroom import grade_class
 from regcourse.grading.sandbox import Limits
+from regcourse.sandbox_launch import _uid_of
 
 AID = "warmup"
 WRONG = "def regularized_cost(X, y, w, lam):\n    return 0.0\n"
@@ -225,7 +226,7 @@ def test_nothing_is_left_running(graded):
         import pwd
 
         uids = {pwd.getpwnam(u).pw_uid for u in users}
-        left = [pid for pid in sandbox._all_pids() if sandbox._uid_of(pid) in uids]
+        left = [pid for pid in sandbox._all_pids() if _uid_of(pid) in uids]
     else:
         left = []
         for pid in sandbox._all_pids():

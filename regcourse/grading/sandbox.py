@@ -6,8 +6,9 @@ Three pieces:
 - :class:`SandboxKernelManager`, a Jupyter kernel manager that nbgrader's ``Execute``
   uses (``Execute.kernel_manager_class``). It starts the kernel through this module's
   launcher, in the sandbox folder, with a scrubbed environment.
-- :func:`main`, the launcher (``python -m regcourse.grading.sandbox ... -- KERNEL CMD``):
-  sets the resource limits, drops to the sandbox user, then ``exec``s the kernel.
+- :mod:`regcourse.sandbox_launch`, the launcher (``python -m regcourse.sandbox_launch ...
+  -- KERNEL CMD``): sets the resource limits, drops to the sandbox user, then ``exec``s
+  the kernel. It lives outside this package so that it starts in milliseconds.
 - :class:`Slot`, one of a pool of sandbox users. A grader holds a slot (a file lock)
   while it grades, so that killing "every process of the slot's user" afterwards cannot
   touch another grader's kernels.
@@ -20,12 +21,9 @@ notebook; a class should be graded as root (see the README).
 
 from __future__ import annotations
 
-import argparse
 import fcntl
-import json
 import os
 import pwd
-import resource
 import secrets
 import shutil
 import signal
@@ -269,7 +267,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        launcher = [sys.executable, "-m", "regcourse.grading.sandbox", "--dir", self.sandbox_dir,
+        launcher = [sys.executable, "-m", "regcourse.sandbox_launch", "--dir", self.sandbox_dir,
                     "--memory", str(self.memory_bytes), "--processes", str(self.processes),
                     "--file-size", str(self.file_bytes)]
         if self.sandbox_user:
@@ -282,56 +280,3 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["cwd"] = self.sandbox_dir
         kw["env"] = _sandbox_env(self.sandbox_dir, self.sandbox_token)
         return await super()._async_pre_start_kernel(**kw)
-
-
-# -- the launcher --------------------------------------------------------------------------
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m regcourse.grading.sandbox")
-    parser.add_argument("--dir", required=True)
-    parser.add_argument("--memory", type=int, required=True)
-    parser.add_argument("--processes", type=int, required=True)
-    parser.add_argument("--file-size", type=int, required=True)
-    parser.add_argument("--user", default="")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    folder = Path(args.dir)
-
-    user = pwd.getpwnam(args.user) if args.user else None
-    if user is not None:
-        # The connection file lives in the grader's private runtime folder: hand the
-        # kernel its own copy, which is all it needs to reach the grader.
-        for i, arg in enumerate(command):
-            if arg == "-f" and i + 1 < len(command):
-                copy = folder / "kernel-connection.json"
-                copy.write_text(json.dumps(json.loads(Path(command[i + 1]).read_text())))
-                os.chown(copy, user.pw_uid, user.pw_gid)
-                copy.chmod(0o600)
-                command[i + 1] = str(copy)
-
-    resource.setrlimit(resource.RLIMIT_AS, (args.memory, args.memory))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_size, args.file_size))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if user is not None:
-        resource.setrlimit(resource.RLIMIT_NPROC, (args.processes, args.processes))
-        _drop_to(user)()
-    else:
-        # RLIMIT_NPROC counts every process of the user: leave room for what already runs
-        mine = sum(1 for pid in _all_pids() if _uid_of(pid) == os.getuid())
-        limit = mine + args.processes
-        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
-    os.chdir(folder)
-    os.umask(0o077)
-    os.execvp(command[0], command)
-
-
-def _uid_of(pid: int) -> int | None:
-    try:
-        return os.stat(f"/proc/{pid}").st_uid
-    except FileNotFoundError:
-        return None
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,69 @@
+"""The kernel launcher of the grading sandbox (see :mod:`regcourse.grading.sandbox`).
+
+``python -m regcourse.sandbox_launch --dir D --memory B --processes N --file-size B
+[--user U] -- KERNEL COMMAND`` sets the resource limits, hands the kernel its own copy of
+the connection file, drops to the sandbox user (when started as root) and ``exec``s the
+kernel in the sandbox folder. Standard library only: it runs before every kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import resource
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m regcourse.sandbox_launch")
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--memory", type=int, required=True)
+    parser.add_argument("--processes", type=int, required=True)
+    parser.add_argument("--file-size", type=int, required=True)
+    parser.add_argument("--user", default="")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    folder = Path(args.dir)
+
+    user = pwd.getpwnam(args.user) if args.user else None
+    if user is not None:
+        # The connection file lives in the grader's private runtime folder: hand the
+        # kernel its own copy, which is all it needs to reach the grader.
+        for i, arg in enumerate(command):
+            if arg == "-f" and i + 1 < len(command):
+                copy = folder / "kernel-connection.json"
+                copy.write_text(json.dumps(json.loads(Path(command[i + 1]).read_text())))
+                os.chown(copy, user.pw_uid, user.pw_gid)
+                copy.chmod(0o600)
+                command[i + 1] = str(copy)
+
+    resource.setrlimit(resource.RLIMIT_AS, (args.memory, args.memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_size, args.file_size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if user is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (args.processes, args.processes))
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    else:
+        # RLIMIT_NPROC counts every process of the user: leave room for what already runs
+        mine = sum(1 for name in os.listdir("/proc") if name.isdigit() and _uid_of(int(name)) == os.getuid())
+        limit = mine + args.processes
+        resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+    os.chdir(folder)
+    os.umask(0o077)
+    os.execvp(command[0], command)
+
+
+def _uid_of(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except FileNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    main()
