@@ -26,7 +26,8 @@ help:
 	@echo "make serve       serve _build/html on http://$(HOST):$(PORT) (PORT=... to change)"
 	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade NB=path/to/notebook.ipynb   score a filled-in exercise notebook"
-	@echo "make bench       measure notebook, build and grading times (benchmarks/RESULTS.md)"
+	@echo "make bench       measure notebook, build and grading times (benchmarks/RESULTS.md);"
+	@echo "                 CHECK=1 (or --check) also enforces the time budgets"
 	@echo "make linkcheck   check the site's external links (needs network)"
 	@echo "make clean       remove _build and caches (keeps .venv)"
 
@@ -65,8 +66,10 @@ grade: $(INSTALLED)
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb" >&2; exit 2; }
 	$(BIN)/regcourse grade "$(NB)"
 
+# `make bench CHECK=1` (or `make bench --check`, which make itself reads as its -L flag)
+# also enforces the budgets: exit 1 when one is broken.
 bench: $(INSTALLED)
-	$(BIN)/python -m benchmarks $(BENCHFLAGS)
+	$(BIN)/python -m benchmarks $(if $(or $(CHECK),$(findstring L,$(firstword -$(MAKEFLAGS)))),--check) $(BENCHFLAGS)
 
 linkcheck: $(INSTALLED)
 	$(BIN)/jupyter-book build . --builder linkcheck

@@ -57,21 +57,21 @@ def build_site(*extra: str, cwd: Path = REPO):
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """``_build/html``, built once per test run even when several workers ask for it."""
-    import os
-
     from filelock import FileLock
 
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
-    build = REPO / "_build"
-    build.mkdir(exist_ok=True)
-    stamp = build / ".built-by-test-run"
-    with FileLock(str(build / ".test-build.lock")):
-        if not (stamp.exists() and stamp.read_text() == run_id):
-            result = build_site()
+    from lesson_cache import BUILD, RUN_ID, wait_for_lessons
+
+    BUILD.mkdir(exist_ok=True)
+    stamp = BUILD / ".built-by-test-run"
+    wait_for_lessons()
+    with FileLock(str(BUILD / ".test-build.lock")):
+        if not (stamp.exists() and stamp.read_text() == RUN_ID):
+            with FileLock(str(BUILD / ".jupyter_cache.lock")):
+                result = build_site()
             assert result.returncode == 0, \
                 f"site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-            stamp.write_text(run_id)
-    return build / "html"
+            stamp.write_text(RUN_ID)
+    return BUILD / "html"
 
 
 def toc_files() -> list[str]:

@@ -1,0 +1,1 @@
+"""Performance measurements of the course (``make bench``); see ``__main__.py``."""

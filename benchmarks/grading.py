@@ -1,0 +1,137 @@
+"""How long grading takes: one submission against plain execution of the same notebook,
+and a class of 60 generated submissions with one and with two worker processes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from regcourse.grading.classroom import grade_class
+from regcourse.grading.course import Course
+from regcourse.grading.grader import Grader
+from regcourse.notebooks import REPO, nbgrader_meta, read, released_notebook, source_notebook
+
+ONE = "l2"       # the single-submission comparison: a notebook with torch, like most
+CLASS = "l1"     # the class: 60 submissions
+CLASS_SIZE = 60
+
+
+def _median(f, repeats):
+    runs = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        f(i)
+        runs.append(time.perf_counter() - started)
+    return round(statistics.median(runs), 2), [round(r, 2) for r in runs]
+
+
+def one_submission(repeats: int) -> dict:
+    path = source_notebook(ONE)
+    started = time.perf_counter()
+    grader = Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=[ONE])
+    setup = time.perf_counter() - started
+    try:
+        started = time.perf_counter()
+        grader._start_reference(ONE)
+        grader._reference(ONE)
+        reference = time.perf_counter() - started
+        plain_course = grader.template.clone(grader.workdir / "plain-nbgrader")
+
+        def plain(i):
+            nb = nbformat.read(str(path), as_version=4)
+            NotebookClient(nb, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+
+        def nbgrader_alone(i):
+            plain_course.submit(f"n{i}", ONE, path)
+            assert plain_course.autograde(ONE, f"n{i}")["success"]
+
+        def ours(i):
+            result = grader.grade(path, ONE, f"g{i}").result
+            assert result.score == result.max_score and not result.tampering, result.table()
+
+        plain_s, plain_runs = _median(plain, repeats)
+        nbgrader_s, nbgrader_runs = _median(nbgrader_alone, repeats)
+        ours_s, ours_runs = _median(ours, repeats)
+    finally:
+        grader.close()
+    out = {"assignment": ONE, "plain_execution_s": plain_s, "nbgrader_autograde_s": nbgrader_s,
+           "regcourse_grade_s": ours_s, "runs": {"plain": plain_runs, "nbgrader": nbgrader_runs, "regcourse": ours_runs},
+           "overhead_vs_plain": round(ours_s / plain_s, 2), "overhead_vs_nbgrader": round(ours_s / nbgrader_s, 2),
+           "grader_setup_s": round(setup, 2), "reference_run_s": round(reference, 2)}
+    print(f"  one {ONE} submission: plain {plain_s} s, nbgrader autograde {nbgrader_s} s, "
+          f"regcourse {ours_s} s ({out['overhead_vs_plain']}x plain)", flush=True)
+    return out
+
+
+def _with_function(nb, function: str, source: str):
+    nb = copy.deepcopy(nb)
+    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == function)
+    cell.source = source
+    return nb
+
+
+def generated_class() -> dict[str, object]:
+    """60 submissions: half correct, a third partly wrong, the rest broken."""
+    solution, exercise = read(source_notebook(CLASS)), read(released_notebook(CLASS))
+    wrong = [
+        ("soft_threshold", "def soft_threshold(w, t):\n    return np.sign(w) * (np.abs(w) - t)"),
+        ("sparsity", "def sparsity(w, atol=0.0):\n    return float(np.mean(np.abs(w) > atol))"),
+        ("l1_penalty", "def l1_penalty(params, lam):\n    return 0.0"),
+        ("lasso_ista", "def lasso_ista(X, y, lam, n_iter=1000):\n    return np.zeros(X.shape[1])"),
+    ]
+    broken = [b'{"cells": [', exercise,
+              _with_function(solution, "l1_penalty", "import os\nos._exit(1)"),
+              _with_function(solution, "sparsity", "def sparsity(w, atol=0.0):\n    while True:\n        pass")]
+    submissions: dict[str, object] = {}
+    for i in range(CLASS_SIZE):
+        if i < 30:
+            submissions[f"s{i:02d}"] = solution
+        elif i < 50:
+            submissions[f"s{i:02d}"] = _with_function(solution, *wrong[i % len(wrong)])
+        else:
+            submissions[f"s{i:02d}"] = broken[i % len(broken)]
+    return submissions
+
+
+def _class_folder(root: Path, submissions: dict) -> Course:
+    course = Course.create(root, REPO / "solutions", REPO / "nbgrader_config.py", [CLASS])
+    for student, content in submissions.items():
+        target = course.submission_path(student, CLASS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            nbformat.write(content, str(target))
+    return course
+
+
+def class_of_60() -> dict:
+    from regcourse.grading.sandbox import Limits
+
+    submissions = generated_class()
+    limits = Limits(cell_seconds=10, submission_seconds=120)
+    timings, grades = {}, {}
+    with tempfile.TemporaryDirectory(prefix="regcourse-bench-class-") as tmp:
+        for jobs in (1, 2):
+            course = _class_folder(Path(tmp) / f"jobs{jobs}", submissions)
+            started = time.perf_counter()
+            results = grade_class(course.root, CLASS, jobs=jobs, limits=limits, progress=None)
+            timings[jobs] = round(time.perf_counter() - started, 1)
+            grades[jobs] = {r.student: r.score for r in results}
+            print(f"  class of {CLASS_SIZE} with {jobs} worker(s): {timings[jobs]} s", flush=True)
+    return {"assignment": CLASS, "size": CLASS_SIZE, "seconds": {str(k): v for k, v in timings.items()},
+            "per_minute": {str(k): round(60 * CLASS_SIZE / v, 1) for k, v in timings.items()},
+            "speedup": round(timings[1] / timings[2], 2), "same_grades": grades[1] == grades[2]}
+
+
+def run(repeats: int = 3) -> dict:
+    return {"one": one_submission(repeats), "class": class_of_60()}
