@@ -4,8 +4,6 @@ and a class of 60 generated submissions with one and with two worker processes."
 from __future__ import annotations
 
 import copy
-import json
-import shutil
 import statistics
 import tempfile
 import time

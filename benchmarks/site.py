@@ -3,6 +3,7 @@ editing one prose page (which must not re-execute any notebook)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from pathlib import Path
 from regcourse.notebooks import REPO
 
 SKIP = shutil.ignore_patterns("_build", ".venv", ".git", ".pytest_cache", "__pycache__", "*.egg-info")
-EXECUTED = "Executing notebook"  # myst-nb logs this line once per notebook it runs
+# myst-nb logs "<path>: Executing notebook using local CWD" for every notebook it runs
+EXECUTED = re.compile(r"^(\S+\.ipynb): Executing notebook", re.M)
 
 
 def build(folder: Path) -> tuple[float, int]:
@@ -23,7 +25,7 @@ def build(folder: Path) -> tuple[float, int]:
     seconds = round(time.perf_counter() - started, 1)
     if done.returncode != 0:
         raise RuntimeError(f"site build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return seconds, (done.stdout + done.stderr).count(EXECUTED)
+    return seconds, len(set(EXECUTED.findall(done.stdout + done.stderr)))
 
 
 def run(repeats: int = 3) -> dict:

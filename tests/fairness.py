@@ -113,3 +113,12 @@ def run_each_test_alone(nb, seed: int = 0) -> dict[str, str | None]:
             except Exception as exc:  # noqa: BLE001 -- a failing test is a result
                 results[gid] = f"{type(exc).__name__}: {exc}"
     return results
+
+
+def check_passes_over_seeds(assignment: str, nb=None, seeds: int = 20) -> None:
+    """Every test cell of ``nb`` (default: the solution) passes for each of ``seeds`` seeds."""
+    nb = nb if nb is not None else read(source_notebook(assignment))
+    cells = sum(1 for c in nb.cells if is_test_cell(c))
+    for seed in range(seeds):
+        results = run_tests_in_process(nb, seed)
+        assert len(results) == cells and all(v is None for v in results.values()), (seed, results)

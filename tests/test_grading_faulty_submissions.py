@@ -15,7 +15,7 @@ FULL = 14.0
 # busy machine (the whole suite runs in parallel)
 LIMITS = Limits(cell_seconds=10, submission_seconds=120)
 
-LOOP = "def ridge_fit(X, y, lam):\n    while True:\n        pass"
+LOOP = "def shrinkage_factors(X, lam):\n    while True:\n        pass"
 DEAF_LOOP = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
              "def l2_grad(w, lam):\n    return lam * w\nwhile True:\n    pass")
 DIES = "def l2_grad(w, lam):\n    import os\n    os._exit(1)"
@@ -44,7 +44,7 @@ CATALOGUE = {
     "duplicated-grade-id": (sub.duplicated(sub.solution(AID), "test_l2_grad", relabel="test_l2_penalty"),
                             FULL, "appeared more than once"),
     "edited-test-cells": (sub.tests_replaced(sub.exercise(AID)), 0.0, ""),
-    "endless-loop": (sub.with_function(AID, "ridge_fit", LOOP), FULL - 5, "ran longer than 10 s"),
+    "endless-loop": (sub.with_function(AID, "shrinkage_factors", LOOP), FULL - 2, "ran longer than 10 s"),
     "endless-loop-ignoring-interrupts": (sub.with_function(AID, "l2_grad", DEAF_LOOP), 3.0,
                                          "did not stop when interrupted"),
     "kernel-dies": (sub.with_function(AID, "l2_grad", DIES), 3.0, "kernel died"),

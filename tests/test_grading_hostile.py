@@ -27,14 +27,19 @@ def attack(code: str, function: str = WRONG):
     return sub.with_function(AID, "regularized_cost", textwrap.dedent(code) + "\n" + function)
 
 
+# A stand-in for np.isclose that says "close" unless the test line asks for "not close":
+# enough to pass the warm-up's own tests without computing anything.
+AGREEABLE = """
+import linecache, sys
+def agreeable(*args, **kwargs):
+    caller = sys._getframe(1)
+    return "not np.isclose" not in linecache.getline(caller.f_code.co_filename, caller.f_lineno)
+"""
+
 # student -> (submission, expected score, must be reported as tampering)
 HOSTILE = {
-    "allclose-replaced": (attack("""
-        import linecache, sys
+    "allclose-replaced": (attack(AGREEABLE + """
         import numpy as np
-        def agreeable(*args, **kwargs):  # "close" unless the test asks for "not close"
-            caller = sys._getframe(1)
-            return "not np.isclose" not in linecache.getline(caller.f_code.co_filename, caller.f_lineno)
         np.allclose = np.isclose = agreeable
         """), 0.0, True),
     "input-transformer": (attack("""
@@ -84,12 +89,9 @@ HOSTILE = {
         builtins.isinstance = lambda *a: True
         builtins.all = lambda *a: True
         """), 0.0, True),
-    "sys-modules-replaced": (attack("""
-        import linecache, sys, types
+    "sys-modules-replaced": (attack(AGREEABLE + """
+        import types
         import numpy
-        def agreeable(*args, **kwargs):
-            caller = sys._getframe(1)
-            return "not np.isclose" not in linecache.getline(caller.f_code.co_filename, caller.f_lineno)
         fake = types.ModuleType('numpy')
         fake.__dict__.update(numpy.__dict__)
         fake.isclose = fake.allclose = agreeable

@@ -2,7 +2,6 @@
 
 import shutil
 
-import yaml
 
 from conftest import REPO, build_site, toc_files
 

@@ -169,6 +169,12 @@ def test_page_in_the_browser(name, site, browser, built_site):
                                    ".violations.map(v => ({id: v.id, impact: v.impact, "
                                    "targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
         bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+        # what was checked, for people to read next to the screenshots
+        images = page.evaluate("() => document.images.length")
+        (SCREENSHOTS / f"{shot}.json").write_text(json.dumps({
+            "page": name, "equations": equations, "images": images,
+            "axe_violations": {impact: sum(v["impact"] == impact for v in violations)
+                               for impact in ("minor", "moderate", "serious", "critical")}}))
         assert not bad, f"{name}: accessibility violations: {bad}"
     finally:
         page.close()
