@@ -22,11 +22,6 @@ HALF = ("def regularized_cost(X, y, w, lam):\n    r = X @ w - y\n"
         "    return float(0.5 * r @ r + 0.5 * lam * w @ w)\n")  # forgets the ValueError: 2 of 3
 
 
-def attack(code: str, function: str = WRONG):
-    """The warm-up solution cell replaced by ``code`` and then ``function``."""
-    return sub.with_function(AID, "regularized_cost", textwrap.dedent(code) + "\n" + function)
-
-
 # A stand-in for np.isclose that says "close" unless the test line asks for "not close":
 # enough to pass the warm-up's own tests without computing anything.
 AGREEABLE = """
@@ -36,12 +31,21 @@ def agreeable(*args, **kwargs):
     return "not np.isclose" not in linecache.getline(caller.f_code.co_filename, caller.f_lineno)
 """
 
+
+def attack(code: str, function: str = WRONG, agreeable: bool = False):
+    """The warm-up solution cell replaced by ``code`` and then ``function``; with
+    ``agreeable``, ``code`` may use the function ``agreeable`` defined above."""
+    prelude = AGREEABLE if agreeable else ""
+    source = prelude + textwrap.dedent(code) + "\n" + textwrap.dedent(function)
+    return sub.with_function(AID, "regularized_cost", source)
+
+
 # student -> (submission, expected score, must be reported as tampering)
 HOSTILE = {
-    "allclose-replaced": (attack(AGREEABLE + """
+    "allclose-replaced": (attack("""
         import numpy as np
         np.allclose = np.isclose = agreeable
-        """), 0.0, True),
+        """, agreeable=True), 0.0, True),
     "input-transformer": (attack("""
         get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
         """), 0.0, True),
@@ -89,7 +93,7 @@ HOSTILE = {
         builtins.isinstance = lambda *a: True
         builtins.all = lambda *a: True
         """), 0.0, True),
-    "sys-modules-replaced": (attack(AGREEABLE + """
+    "sys-modules-replaced": (attack("""
         import types
         import numpy
         fake = types.ModuleType('numpy')
@@ -97,7 +101,7 @@ HOSTILE = {
         fake.isclose = fake.allclose = agreeable
         sys.modules['numpy'] = fake
         np = fake
-        """), 0.0, True),
+        """, agreeable=True), 0.0, True),
     "assertions-stripped": (attack("""
         import ast
         class NoAsserts(ast.NodeTransformer):
@@ -191,6 +195,14 @@ def graded(tmp_path_factory):
 
 def test_the_catalogue_is_large_enough():
     assert len(HOSTILE) >= 15
+
+
+@pytest.mark.parametrize("student", HOSTILE)
+def test_every_attack_is_valid_python(student):
+    """An attack that fails to compile scores 0 for the wrong reason and proves nothing."""
+    for cell in HOSTILE[student][0].cells:
+        if cell.cell_type == "code":
+            compile(cell.source, f"{student} cell", "exec")
 
 
 @pytest.mark.parametrize("student", HOSTILE)
