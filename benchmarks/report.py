@@ -48,7 +48,8 @@ def write_markdown(results: dict, path: Path) -> None:
         lines += ["", f"Speed-up with 2 workers: **{cls['speedup']}×**; identical grades: {cls['same_grades']}.", ""]
     t = results.get("suite")
     if t:
-        lines += ["## Test suite", "", f"`make test`: **{t['make_test_s']} s** ({t['summary']}).", ""]
+        lines += ["## Test suite", "", f"`make test`: **{t['make_test_s']} s** ({t['summary']}), with a "
+                  f"{t.get('cache', 'unknown')} execution cache.", ""]
     checks = results.get("budgets", [])
     if checks:
         lines += ["## Budgets", "", "| budget | measured | limit | holds |", "|---|---|---|---|"]

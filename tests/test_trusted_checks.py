@@ -45,3 +45,20 @@ def test_reference_passes_its_own_checks_over_20_seeds(aid, tmp_path):
         reference = run_probe_in_process(aid, inputs, tmp_path / f"r{seed}")
         verdicts = trusted.verdicts(aid, student, reference, inputs)
         assert all(v is None for v in verdicts.values()), (seed, verdicts)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_diverging_lasso_path_fails_the_objective_check(bad, tmp_path):
+    """NaN compares false with everything: a path that turns NaN must not pass as decreasing."""
+    from regcourse.grading.probes import l1
+
+    inputs = l1.make_inputs(np.random.default_rng(0))
+    reference = run_probe_in_process("l1", inputs, tmp_path)
+    assert l1.check_objective(reference, reference, inputs) is None  # the reference passes
+    diverging = {name: reference[name] for name in
+                 (f"path_{i}_{k}" for i in range(len(l1.OBJECTIVE_LAMS)) for k in l1.ITERATIONS)}
+    for i in range(len(l1.OBJECTIVE_LAMS)):
+        for k in l1.ITERATIONS[3:]:
+            diverging[f"path_{i}_{k}"] = np.full(30, bad)
+    with pytest.raises(trusted.Wrong, match="not finite after 8 iterations"):
+        l1.check_objective(diverging, reference, inputs)
