@@ -1,6 +1,6 @@
 """The website in a real browser: every page of the table of contents loads cleanly,
 shows its equations and images, links only to what exists, reads on a phone, and has
-no serious accessibility violations (axe-core). Screenshots land in _build/screenshots/.
+no accessibility violation above minor impact (axe-core). Screenshots land in _build/screenshots/.
 
 Chromium comes from Debian (`apt-get install chromium`); Playwright only drives it.
 Without it the tests are skipped with the reason, except under CI=true, where a missing
@@ -161,20 +161,22 @@ def test_page_in_the_browser(name, site, browser, built_site):
 
         page.screenshot(path=str(SCREENSHOTS / f"{shot}-desktop.png"), full_page=True)
 
-        # accessibility: no serious or critical violation
+        # accessibility: no serious or critical violation (the issue's bar), and none of
+        # moderate impact either, since the theme's one (the logo outside landmarks) is repaired
         if not AXE.exists():
             _missing(f"axe-core is not installed at {AXE} (make installs it with npm when npm is present)")
         page.add_script_tag(path=str(AXE))
         violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']}))"
                                    ".violations.map(v => ({id: v.id, impact: v.impact, "
                                    "targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
-        bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+        bad = [v for v in violations if v["impact"] in ("moderate", "serious", "critical")]
         # what was checked, for people to read next to the screenshots
         images = page.evaluate("() => document.images.length")
         (SCREENSHOTS / f"{shot}.json").write_text(json.dumps({
             "page": name, "equations": equations, "images": images,
             "axe_violations": {impact: sum(v["impact"] == impact for v in violations)
-                               for impact in ("minor", "moderate", "serious", "critical")}}))
+                               for impact in ("minor", "moderate", "serious", "critical")},
+            "axe_rules_violated": sorted({v["id"] for v in violations})}))
         assert not bad, f"{name}: accessibility violations: {bad}"
     finally:
         page.close()

@@ -1,5 +1,5 @@
-// Accessibility repairs of the theme's own buttons and menus, which axe-core flags as
-// serious: screen readers must hear a name that matches what sighted readers see.
+// Accessibility repairs of the theme's own buttons, menus and logo, which axe-core flags:
+// screen readers must hear a name that matches what sighted readers see.
 function repairAccessibility() {
   // The colour-mode button: its icons are decoration; its aria-label names it.
   document.querySelectorAll(".theme-switch-button i, .theme-switch-button svg").forEach((icon) => {
@@ -18,6 +18,15 @@ function repairAccessibility() {
   // The bibliography is a list: its entries must be list items for assistive technology.
   document.querySelectorAll('.citation-list[role="list"] > .citation').forEach((entry) => {
     entry.setAttribute("role", "listitem");
+  });
+  // The logo above the sidebar sits outside every landmark (axe "region", moderate): it
+  // links home, so it belongs to the site's navigation.
+  document.querySelectorAll(".bd-sidebar-primary .navbar-brand").forEach((brand) => {
+    const item = brand.closest(".sidebar-primary-item");
+    if (item && !item.hasAttribute("role")) {
+      item.setAttribute("role", "navigation");
+      item.setAttribute("aria-label", "Home");
+    }
   });
 }
 document.addEventListener("DOMContentLoaded", repairAccessibility);
