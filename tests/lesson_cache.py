@@ -1,4 +1,5 @@
-"""pytest plugin: one execution of each lesson notebook, shared by nbval and the site build.
+"""pytest plugin: one execution of each lesson notebook, shared by nbval and the site build,
+and an order of the run that keeps both workers busy.
 
 Loaded for the whole run (``-p lesson_cache`` in pyproject.toml) rather than from
 tests/conftest.py, because pytest applies a conftest only to the tests below it and the
@@ -35,9 +36,27 @@ def _book_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell" and Path(str(item.parent.fspath)).is_relative_to(BOOK)
 
 
+# -- order of the run ----------------------------------------------------------------
+#
+# The site tests wait until nbval has run every lesson, so the lessons go first and the
+# browser tests (the longest module, which builds the site) right after them; everything
+# else follows in collection order. With `--no-loadscope-reorder` pytest-xdist hands out
+# files in this order, so neither worker idles while the other still runs a lesson
+# (sorting by size instead put the browser tests first: one worker waited ten minutes).
+SITE_BUILDER = "test_site_browser.py"
+
+
+def _rank(item) -> int:
+    path = Path(str(item.fspath))
+    if path.is_relative_to(BOOK):
+        return 0
+    return 1 if path.name == SITE_BUILDER else 2
+
+
 def pytest_collection_modifyitems(session, config, items):
     # every xdist worker collects the whole run, so each knows which lessons nbval runs
     _lessons_in_run.update(str(i.parent.fspath) for i in items if _book_cell(i))
+    items.sort(key=_rank)  # stable: the order within each rank is kept
 
 
 @pytest.hookimpl(hookwrapper=True)
