@@ -14,7 +14,7 @@ import submissions as sub
 from regcourse.grading import sandbox
 from regcourse.grading.classroom import grade_class
 from regcourse.grading.sandbox import Limits
-from regcourse.sandbox_launch import _uid_of
+from regcourse.sandbox_launch import all_pids, uid_of
 
 AID = "warmup"
 WRONG = "def regularized_cost(X, y, w, lam):\n    return 0.0\n"
@@ -234,21 +234,36 @@ def test_tampering_is_in_the_class_report_and_the_feedback(graded):
         assert "Tampering detected" in autograded.read_text()
 
 
-def test_nothing_is_left_running(graded):
+def _sandbox_processes_left_behind() -> list[int]:
+    """Processes of a sandbox (its users' as root; with its marker otherwise) whose sandbox
+    folder is gone, that is, whose grading has ended. Another test worker may be grading
+    at the same moment: its kernels' sandbox folders (their HOME) still exist."""
+    uids = None
     if sandbox.is_root():
-        users = {f"{sandbox.USER_PREFIX}{i}" for i in range(sandbox.POOL_SIZE)}
         import pwd
 
-        uids = {pwd.getpwnam(u).pw_uid for u in users}
-        left = [pid for pid in sandbox._all_pids() if _uid_of(pid) in uids]
-    else:
-        left = []
-        for pid in sandbox._all_pids():
-            try:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    left += [pid] if sandbox.MARKER.encode() in f.read() else []
-            except OSError:
-                pass
+        uids = {pwd.getpwnam(f"{sandbox.USER_PREFIX}{i}").pw_uid for i in range(sandbox.POOL_SIZE)}
+    left = []
+    for pid in all_pids():
+        if uids is not None and uid_of(pid) not in uids:
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+        except FileNotFoundError:  # it ended meanwhile
+            continue
+        except OSError:
+            env = {}
+        if uids is None and sandbox.MARKER.encode() not in env:
+            continue
+        if env.get(b"HOME") and os.path.isdir(env[b"HOME"]):
+            continue  # a kernel of a grading still running
+        left.append(pid)
+    return left
+
+
+def test_nothing_is_left_running(graded):
+    left = _sandbox_processes_left_behind()
     assert not left, f"processes of the submissions are still running: {left}"
 
 
