@@ -45,12 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if user is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (args.processes, args.processes))
-        os.setgroups([])
-        os.setgid(user.pw_gid)
-        os.setuid(user.pw_uid)
+        drop_to(user)
     else:
         # RLIMIT_NPROC counts every process of the user: leave room for what already runs
-        mine = sum(1 for name in os.listdir("/proc") if name.isdigit() and _uid_of(int(name)) == os.getuid())
+        mine = sum(1 for pid in all_pids() if uid_of(pid) == os.getuid())
         limit = mine + args.processes
         resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     os.chdir(folder)
@@ -58,7 +56,21 @@ def main(argv: list[str] | None = None) -> None:
     os.execvp(command[0], command)
 
 
-def _uid_of(pid: int) -> int | None:
+# -- process helpers, shared with regcourse.grading.sandbox ------------------------------
+
+def drop_to(user: pwd.struct_passwd) -> None:
+    """Become ``user`` for good: no supplementary groups, its group, its uid."""
+    os.setgroups([])
+    os.setgid(user.pw_gid)
+    os.setuid(user.pw_uid)
+
+
+def all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def uid_of(pid: int) -> int | None:
+    """The owner of process ``pid``, or None once it is gone."""
     try:
         return os.stat(f"/proc/{pid}").st_uid
     except FileNotFoundError:

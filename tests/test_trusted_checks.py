@@ -16,15 +16,10 @@ from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebo
 def run_probe_in_process(aid, inputs, folder):
     """The reference run, in this process: solution cells, then the probe, in ``folder``."""
     trusted.write_inputs(inputs, folder / trusted.IN_DIR)
-    namespace = {"__name__": "__main__"}
     here = os.getcwd()
-    os.chdir(folder)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            for cell in read(source_notebook(aid)).cells:
-                if cell.cell_type == "code" and not is_test_cell(cell):
-                    exec(compile(cell.source, "solution", "exec"), namespace)
-            exec(compile(trusted.probe_source(spec(aid).BODY), "probe", "exec"), namespace)
+            trusted.run_reference(str(source_notebook(aid)), aid, str(folder))  # it moves into folder
     finally:
         os.chdir(here)
     return trusted.Outputs(folder / trusted.OUT_DIR)

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from ..notebooks import grade_cells, is_test_cell, nbgrader_meta
+from ..notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
 from . import submission, trusted
 from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
@@ -133,11 +133,11 @@ class Grader:
             trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
             outcome = self._autograde(course, assignment, student, slot, sandbox)
             killed = slot.kill_processes()
-            broken_cells = self._broken_cells(course.autograded_path(student, assignment))
-            if broken_cells and not trusted.probe_finished(sandbox / trusted.OUT_DIR):
+            breakdowns = self._kernel_breakdowns(course.autograded_path(student, assignment))
+            if breakdowns and not trusted.probe_finished(sandbox / trusted.OUT_DIR):
                 # the kernel died or hung before the probe could run: probe the student's
                 # code again in a fresh kernel, without the cells that broke it
-                self._probe_again(nb, assignment, broken_cells, slot, sandbox)
+                self._probe_again(nb, assignment, {cell_id for cell_id, _ in breakdowns}, slot, sandbox)
                 killed += slot.kill_processes()
             if not outcome.get("success") and slot.user is not None:
                 # a kernel that cannot start as the sandbox user is the grader's fault:
@@ -151,17 +151,15 @@ class Grader:
             result.problems.append(f"{killed} process(es) the submission left running were stopped")
         result.problems += outcome.get("problems", [])
         result.items = self._items(course, assignment, student, outcome)
-        kernel_problems = self._kernel_problems(course.autograded_path(student, assignment))
-        result.problems += kernel_problems
-        sources = [c.source for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]
-        self._judge(result, verdicts, trusted.tampering_evidence(sources),
-                    broken=bool(kernel_problems or outcome.get("timed_out") or not outcome.get("success")))
+        result.problems += [problem for _, problem in breakdowns]
+        self._judge(result, verdicts, trusted.tampering_evidence(code_cells_without_tests(nb)),
+                    broken=bool(breakdowns or outcome.get("timed_out") or not outcome.get("success")))
         result.seconds = time.monotonic() - started
         return Run(course, assignment, student, result)
 
     def close(self) -> None:
         """Remove everything the grader created (its work folder and the sandboxes)."""
-        for folder, process in [(f, p) for f, _, p in self._references.values()]:
+        for _, _, process in self._references.values():
             if process is not None:
                 process.kill()
                 process.wait()
@@ -263,24 +261,12 @@ class Grader:
             return {"success": False, "problems": ["the grader's process failed"]}
         return json.loads(out.read_text())
 
-    def _broken_cells(self, autograded: Path) -> set[str]:
-        """Ids of the cells in which the kernel died or got stuck."""
-        if not autograded.exists():
-            return set()
-        nb = nbformat.read(str(autograded), as_version=4)
-        return {c.get("id") for c in nb.cells
-                if any(o.get("ename") in (KERNEL_DIED, KERNEL_STUCK) for o in c.get("outputs", []))}
-
     def _probe_again(self, nb, assignment: str, skip: set[str], slot: Slot, sandbox: Path) -> None:
         """Run the student's own cells (not the tests, not ``skip``) and the probe afresh."""
-        from .probes import spec
-
         rerun = nbformat.v4.new_notebook(metadata=nb.metadata)
         rerun.cells = [copy.deepcopy(c) for c in nb.cells
                        if c.cell_type == "code" and not is_test_cell(c) and c.get("id") not in skip]
-        probe = nbformat.v4.new_code_cell(trusted.probe_source(spec(assignment).BODY))
-        probe["id"] = trusted.PROBE_CELL_ID
-        rerun.cells.append(probe)
+        rerun.cells.append(trusted.probe_cell(assignment))
         for cell in rerun.cells:
             cell.outputs = []
         shutil.rmtree(sandbox / trusted.OUT_DIR, ignore_errors=True)
@@ -293,18 +279,19 @@ class Grader:
                 os._exit(0)
         _wait(pid, self.limits.submission_seconds, slot)
 
-    def _kernel_problems(self, autograded: Path) -> list[str]:
-        """Say where the kernel died or got stuck, whichever cell it was."""
+    def _kernel_breakdowns(self, autograded: Path) -> list[tuple[str | None, str]]:
+        """(cell id, problem) for every cell in which the kernel died or got stuck."""
         if not autograded.exists():
             return []
         nb = nbformat.read(str(autograded), as_version=4)
-        problems = []
+        breakdowns = []
         for index, cell in enumerate(nb.cells):
             for out in cell.get("outputs", []):
                 if out.get("ename") in (KERNEL_DIED, KERNEL_STUCK):
                     where = nbgrader_meta(cell).get("grade_id") or f"number {index + 1}"
-                    problems.append(f"cell {where}: {_explain(out, self.limits)}; the cells after it could not run")
-        return problems
+                    breakdowns.append((cell.get("id"), f"cell {where}: {_explain(out, self.limits)}; "
+                                                       "the cells after it could not run"))
+        return breakdowns
 
     def _zeros(self, assignment: str, message: str) -> list[Item]:
         maxima = self.template.max_scores(assignment)

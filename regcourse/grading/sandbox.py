@@ -22,6 +22,7 @@ notebook; a class should be graded as root (see the README).
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import pwd
 import secrets
@@ -35,6 +36,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, Unicode
+
+from ..sandbox_launch import all_pids, drop_to, uid_of
 
 USER_PREFIX = "regcourse-sandbox-"
 POOL_SIZE = 16
@@ -118,7 +121,7 @@ class Slot:
         """Kill every process the sandbox left behind; returns how many were killed."""
         killed = 0
         for _ in range(50):  # a fork bomb may respawn while we kill: repeat until none
-            victims = [pid for pid in _all_pids() if self._owns(pid)]
+            victims = [pid for pid in all_pids() if self._owns(pid)]
             if not victims:
                 break
             for pid in victims:
@@ -135,15 +138,11 @@ class Slot:
             return False
         try:
             if self.user is not None:
-                return os.stat(f"/proc/{pid}").st_uid == self.user.pw_uid
+                return uid_of(pid) == self.user.pw_uid
             with open(f"/proc/{pid}/environ", "rb") as f:
                 return f"{MARKER}={self.token}".encode() in f.read().split(b"\0")
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             return False
-
-
-def _all_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
 def ensure_user(name: str) -> pwd.struct_passwd:
@@ -169,7 +168,7 @@ def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executa
     """
     probe = [python, "-c", "import numpy, torch, ipykernel, regcourse"]
     result = subprocess.run(probe, capture_output=True, text=True, cwd="/", env=_sandbox_env("/tmp", ""),
-                            preexec_fn=_drop_to(user), timeout=120)
+                            preexec_fn=functools.partial(drop_to, user), timeout=120)
     if result.returncode != 0:
         blocked = [str(p) for p in _ancestors_needing_search(python)]
         raise RuntimeError(
@@ -243,14 +242,6 @@ def _sandbox_env(folder: str, token: str) -> dict[str, str]:
     if token:
         env[MARKER] = token
     return env
-
-
-def _drop_to(user: pwd.struct_passwd):
-    def drop():
-        os.setgroups([])
-        os.setgid(user.pw_gid)
-        os.setuid(user.pw_uid)
-    return drop
 
 
 # -- the kernel manager nbgrader's Execute uses -------------------------------------------

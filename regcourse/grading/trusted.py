@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ..notebooks import is_test_cell, read
+from ..notebooks import code_cells_without_tests, read
 
 PROBE_CELL_ID = "regcourse-trusted-probe"
 IN_DIR, OUT_DIR = "probe-in", "probe-out"
@@ -129,17 +129,22 @@ def probe_source(body: str) -> str:
     return PRELUDE + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n" + EPILOGUE
 
 
+def probe_cell(assignment: str):
+    """The probe of ``assignment`` as a notebook code cell, with its fixed id."""
+    import nbformat
+
+    from .probes import spec
+
+    cell = nbformat.v4.new_code_cell(probe_source(spec(assignment).BODY))
+    cell["id"] = PROBE_CELL_ID
+    return cell
+
+
 class AppendProbe(NbGraderPreprocessor):
     """Append the probe cell after the submission's cells (before execution)."""
 
     def preprocess(self, nb, resources):
-        import nbformat
-
-        from .probes import spec
-
-        assignment = resources["nbgrader"]["assignment"]
-        cell = nbformat.v4.new_code_cell(probe_source(spec(assignment).BODY))
-        cell["id"] = PROBE_CELL_ID
+        cell = probe_cell(resources["nbgrader"]["assignment"])
         nb.cells = [c for c in nb.cells if c.get("id") != PROBE_CELL_ID] + [cell]
         return nb, resources
 
@@ -301,15 +306,14 @@ def reference_outputs(source_notebook: Path, assignment: str, folder: Path) -> s
                             cwd=folder, env={**os.environ, "MPLBACKEND": "Agg"})
 
 
-def _run_reference(source_notebook: str, assignment: str, folder: str) -> None:
+def run_reference(source_notebook: str, assignment: str, folder: str) -> None:
     """Entry point of the reference process: solution cells, then the probe, in ``folder``."""
     from .probes import spec
 
     os.chdir(folder)
     namespace: dict = {"__name__": "__main__"}
-    for cell in read(source_notebook).cells:
-        if cell.cell_type == "code" and not is_test_cell(cell):
-            exec(compile(cell.source, "solution", "exec"), namespace)
+    for source in code_cells_without_tests(read(source_notebook)):
+        exec(compile(source, "solution", "exec"), namespace)
     exec(compile(probe_source(spec(assignment).BODY), "probe", "exec"), namespace)
 
 
@@ -437,4 +441,4 @@ def _mentions(node, attr: str) -> bool:
 
 
 if __name__ == "__main__":
-    _run_reference(*sys.argv[1:4])
+    run_reference(*sys.argv[1:4])
