@@ -3,19 +3,19 @@ and a generated class (60 submissions by default) with one and with two worker p
 
 from __future__ import annotations
 
-import copy
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 from regcourse.grading.classroom import grade_class
 from regcourse.grading.course import Course
 from regcourse.grading.grader import Grader
-from regcourse.notebooks import REPO, nbgrader_meta, read, released_notebook, source_notebook
+from regcourse.notebooks import REPO, read, released_notebook, source_notebook, with_cell_source
+
+from .notebooks import execute
 
 ONE = "l2"       # the single-submission comparison: a notebook with torch, like most
 CLASS = "l1"     # the generated class
@@ -44,9 +44,7 @@ def one_submission(repeats: int) -> dict:
         plain_course = grader.template.clone(grader.workdir / "plain-nbgrader")
 
         def plain(i):
-            nb = nbformat.read(str(path), as_version=4)
-            NotebookClient(nb, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            execute(nbformat.read(str(path), as_version=4), path.parent)
 
         def nbgrader_alone(i):
             plain_course.submit(f"n{i}", ONE, path)
@@ -70,13 +68,6 @@ def one_submission(repeats: int) -> dict:
     return out
 
 
-def _with_function(nb, function: str, source: str):
-    nb = copy.deepcopy(nb)
-    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == function)
-    cell.source = source
-    return nb
-
-
 def generated_class(size: int = CLASS_SIZE) -> dict[str, object]:
     """``size`` submissions: half correct, a third partly wrong, the rest broken."""
     solution, exercise = read(source_notebook(CLASS)), read(released_notebook(CLASS))
@@ -87,14 +78,14 @@ def generated_class(size: int = CLASS_SIZE) -> dict[str, object]:
         ("lasso_ista", "def lasso_ista(X, y, lam, n_iter=1000):\n    return np.zeros(X.shape[1])"),
     ]
     broken = [b'{"cells": [', exercise,
-              _with_function(solution, "l1_penalty", "import os\nos._exit(1)"),
-              _with_function(solution, "sparsity", "def sparsity(w, atol=0.0):\n    while True:\n        pass")]
+              with_cell_source(solution, "l1_penalty", "import os\nos._exit(1)"),
+              with_cell_source(solution, "sparsity", "def sparsity(w, atol=0.0):\n    while True:\n        pass")]
     submissions: dict[str, object] = {}
     for i in range(size):
         if i < size // 2:
             submissions[f"s{i:02d}"] = solution
         elif i < size * 5 // 6:
-            submissions[f"s{i:02d}"] = _with_function(solution, *wrong[i % len(wrong)])
+            submissions[f"s{i:02d}"] = with_cell_source(solution, *wrong[i % len(wrong)])
         else:
             submissions[f"s{i:02d}"] = broken[i % len(broken)]
     return submissions

@@ -14,13 +14,17 @@ from regcourse.notebooks import REPO
 FLOOR = "import numpy, torch, matplotlib.pyplot"
 
 
+def execute(nb, folder: Path) -> None:
+    """Run ``nb`` in ``folder`` in a fresh kernel, as a learner's Jupyter would."""
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+
+
 def time_notebook(nb, folder: Path, repeats: int) -> list[float]:
     runs = []
     for _ in range(repeats):
         copy = nbformat.from_dict(nb)
         started = time.perf_counter()
-        NotebookClient(copy, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute()
+        execute(copy, folder)
         runs.append(round(time.perf_counter() - started, 2))
     return runs
 

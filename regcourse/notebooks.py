@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Iterator
 
@@ -32,6 +33,16 @@ def nbgrader_meta(cell) -> dict:
 def grade_cells(nb) -> Iterator:
     """Cells that carry points (autograded tests)."""
     return (c for c in nb.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code")
+
+
+def with_cell_source(nb, grade_id: str, source: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose cell ``grade_id`` holds ``source`` (a submission's answer)."""
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id]
+    if len(cells) != 1:
+        raise ValueError(f"the notebook has no single cell {grade_id!r}")
+    cells[0].source = source
+    return nb
 
 
 def is_test_cell(cell) -> bool:

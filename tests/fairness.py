@@ -4,12 +4,11 @@ grade it, and compare the points each test cell keeps or loses."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import re
 from dataclasses import dataclass, field
 
-from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
+from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook, with_cell_source
 
 
 @dataclass(frozen=True)
@@ -31,21 +30,12 @@ def mutant(name, function, source, loses, says):
     return Mutant(name, function, source, frozenset(loses), says)
 
 
-def mutate(nb, function: str, source: str):
-    """A copy of ``nb`` whose solution cell ``function`` holds ``source``."""
-    nb = copy.deepcopy(nb)
-    cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == function]
-    assert len(cells) == 1, f"no single solution cell {function!r}"
-    cells[0].source = source
-    return nb
-
-
 def grade_mutant(grader, assignment: str, m: Mutant, tmp_path):
     """Grade the solution notebook with ``m`` swapped in, with the course's full grader
     (nbgrader plus the trusted checks): the Result."""
     import nbformat
 
-    nb = mutate(read(source_notebook(assignment)), m.function, m.source)
+    nb = with_cell_source(read(source_notebook(assignment)), m.function, m.source)
     path = tmp_path / f"{assignment}.ipynb"
     nbformat.write(nb, path)
     student = re.sub(r"[^A-Za-z0-9]+", "-", m.name).strip("-")[:40]

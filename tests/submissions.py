@@ -8,9 +8,8 @@ from pathlib import Path
 
 import nbformat
 
-from fairness import mutate
 from regcourse.grading.course import Course
-from regcourse.notebooks import REPO, nbgrader_meta, read, released_notebook, source_notebook
+from regcourse.notebooks import REPO, nbgrader_meta, read, released_notebook, source_notebook, with_cell_source
 
 
 def solution(aid: str):
@@ -23,7 +22,7 @@ def exercise(aid: str):
 
 def with_function(aid: str, function: str, source: str):
     """The solution of ``aid`` whose solution cell ``function`` holds ``source``."""
-    return mutate(solution(aid), function, source)
+    return with_cell_source(solution(aid), function, source)
 
 
 def with_extra_cell(nb, source: str, after: str | None = None):

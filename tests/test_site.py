@@ -2,7 +2,6 @@
 
 import shutil
 
-
 from conftest import REPO, build_site, toc_files
 
 
@@ -54,7 +53,7 @@ def test_exercise_tables_add_up_to_the_notebooks_points():
     for aid in ASSIGNMENTS:
         rows = summary(source_notebook(aid))
         listed = [gid for _, tests in rows for gid, _ in tests]
-        cells = [nbgrader_meta(c)["grade_id"] for c in grade_cells(read(source_notebook(aid)))]
-        assert sorted(listed) == sorted(cells), aid
+        cells = [nbgrader_meta(c) for c in grade_cells(read(source_notebook(aid)))]
+        assert sorted(listed) == sorted(meta["grade_id"] for meta in cells), aid
         points = sum(p for _, tests in rows for _, p in tests)
-        assert points == sum(nbgrader_meta(c)["points"] for c in grade_cells(read(source_notebook(aid))))
+        assert points == sum(meta["points"] for meta in cells), aid

@@ -66,24 +66,23 @@ def browser():
         chromium.close()
 
 
-def _heading(name: str) -> str:
-    """The first level-1 heading of a page's source, as plain text."""
+def _prose(name: str) -> str:
+    """The Markdown a page is made from: its .md file, or its notebook's Markdown cells."""
     path = REPO / f"{name}.md"
     if path.exists():
-        lines = path.read_text().splitlines()
-    else:
-        nb = json.loads((REPO / f"{name}.ipynb").read_text())
-        lines = [line for c in nb["cells"] if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines()]
-    heading = next(line[2:] for line in lines if line.startswith("# "))
+        return path.read_text()
+    cells = json.loads((REPO / f"{name}.ipynb").read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def _heading(name: str) -> str:
+    """The first level-1 heading of a page's source, as plain text."""
+    heading = next(line[2:] for line in _prose(name).splitlines() if line.startswith("# "))
     return heading.replace("`", "").strip()
 
 
 def _has_math(name: str) -> bool:
-    path = REPO / f"{name}.md"
-    text = path.read_text() if path.exists() else "".join(
-        "".join(c["source"]) for c in json.loads((REPO / f"{name}.ipynb").read_text())["cells"]
-        if c["cell_type"] == "markdown")
-    return bool(re.search(r"\$[^$\s]", text))
+    return bool(re.search(r"\$[^$\s]", _prose(name)))
 
 
 def _open(browser, url: str, viewport: dict):
