@@ -13,6 +13,8 @@ PORT ?= 8000
 # pytest workers for `make test` (pytest-xdist): "auto" is one per core.
 JOBS ?= auto
 AXE_VERSION := 4.14.1
+# the changes `make test` makes to the machine as root, undone when it ends
+SANDBOX_RECORD := $(VENV)/sandbox-changes.json
 
 # Every command below runs the tools of .venv, whatever the caller's PATH holds.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -49,9 +51,15 @@ $(INSTALLED): requirements.txt pyproject.toml
 book: $(INSTALLED)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-# As root, grading kernels run as unprivileged users: create them (once) first.
+# As root, grading kernels run as unprivileged users: the sandbox setup creates them and
+# prints every change it makes to the machine; the same changes are undone when the tests
+# end, pass or fail or Ctrl-C (a sandbox that existed before is left alone).
 test: $(INSTALLED)
-	@if [ "$$(id -u)" = 0 ]; then $(BIN)/regcourse sandbox setup; fi
+	@if [ "$$(id -u)" = 0 ]; then \
+		trap '$(BIN)/regcourse sandbox remove --record $(SANDBOX_RECORD)' EXIT; \
+		trap 'exit 130' INT TERM; \
+		$(BIN)/regcourse sandbox setup --record $(SANDBOX_RECORD); \
+	fi; \
 	$(BIN)/python -m pytest -n $(JOBS)
 
 serve:

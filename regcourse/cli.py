@@ -2,7 +2,7 @@
 
     regcourse grade NOTEBOOK [--assignment ID] [--json] [--feedback DIR]
     regcourse autograde ASSIGNMENT [--jobs N] [--course DIR]
-    regcourse sandbox setup
+    regcourse sandbox setup|remove [--record FILE]
 
 ``grade`` scores one notebook against the hidden tests of the repository's
 ``solutions/`` and writes a feedback page; it exits 0 whenever the notebook was graded
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pwd
 import sys
 from pathlib import Path
 
@@ -88,20 +89,34 @@ def cmd_autograde(args) -> int:
         return _fail(str(exc))
     width = max(len(r.student) for r in results)
     for r in sorted(results, key=lambda r: r.student):
-        flags = "  TAMPERING" if r.tampering else ("  (see notes)" if r.problems else "")
+        flags = ("  TAMPERING" if r.tampering else "  NEEDS REVIEW" if r.reviews
+                 else "  (see notes)" if r.problems else "")
         print(f"{r.student:<{width}}  {r.score:g} / {r.max_score:g}{flags}")
     print(f"{len(results)} submissions graded; gradebook updated; grades in {course / 'grades.csv'}")
     return 0
 
 
 def cmd_sandbox(args) -> int:
-    from .grading import sandbox
+    from .grading import host
 
     try:
-        for line in sandbox.setup(protect=[REPO / "solutions", REPO / ".git"]):
-            print(line)
+        if args.action == "setup":
+            changes = host.setup(protect=[REPO / "solutions", REPO / ".git"],
+                                 reachable=host.python_folders(), record=args.record)
+            from .grading.sandbox import check_user_can_run_python
+
+            check_user_can_run_python(pwd.getpwnam(f"{host.USER_PREFIX}0"))
+        else:
+            changes = host.remove(record=args.record)
     except (PermissionError, RuntimeError) as exc:
         return _fail(str(exc))
+    for line in changes:
+        print(f"regcourse sandbox {args.action}: {line}")
+    if not changes:
+        print(f"regcourse sandbox {args.action}: nothing to change"
+              + (" (the sandbox users exist and every permission is in place)" if args.action == "setup" else ""))
+    elif args.action == "setup":
+        print("regcourse sandbox setup: undo with `regcourse sandbox remove`")
     return 0
 
 
@@ -134,8 +149,10 @@ def parser() -> argparse.ArgumentParser:
     _add_limit_options(a)
     a.set_defaults(run=cmd_autograde)
 
-    s = sub.add_parser("sandbox", help="prepare the grading sandbox (as root)")
-    s.add_argument("action", choices=["setup"])
+    s = sub.add_parser("sandbox", help="prepare (setup) or undo (remove) the grading sandbox, as root")
+    s.add_argument("action", choices=["setup", "remove"])
+    s.add_argument("--record", type=Path, metavar="FILE",
+                   help="setup: also write this run's changes to FILE; remove: undo only the changes in FILE")
     s.set_defaults(run=cmd_sandbox)
     return p
 

@@ -1,9 +1,11 @@
 """The kernel launcher of the grading sandbox (see :mod:`regcourse.grading.sandbox`).
 
 ``python -m regcourse.sandbox_launch --dir D --memory B --processes N --file-size B
-[--user U] -- KERNEL COMMAND`` sets the resource limits, hands the kernel its own copy of
-the connection file, drops to the sandbox user (when started as root) and ``exec``s the
-kernel in the sandbox folder. Standard library only: it runs before every kernel.
+[--user U] [--no-network] -- KERNEL COMMAND`` sets the resource limits, hands the kernel
+its own copy of the connection file, enters a network namespace of its own (with
+``--no-network``, as root), drops to the sandbox user (when started as root) and
+``exec``s the kernel in the sandbox folder. Standard library only: it runs before every
+kernel.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, required=True)
     parser.add_argument("--file-size", type=int, required=True)
     parser.add_argument("--user", default="")
+    parser.add_argument("--no-network", action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (args.memory, args.memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_size, args.file_size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if args.no_network:
+        leave_the_network()
     if user is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (args.processes, args.processes))
         drop_to(user)
@@ -63,6 +68,23 @@ def drop_to(user: pwd.struct_passwd) -> None:
     os.setgroups([])
     os.setgid(user.pw_gid)
     os.setuid(user.pw_uid)
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def leave_the_network() -> None:
+    """Move this process into a new network namespace: only a loopback interface, which is
+    down, so every connection fails (ENETUNREACH). Needs root (CAP_SYS_ADMIN)."""
+    if hasattr(os, "unshare"):   # Python 3.12+
+        os.unshare(os.CLONE_NEWNET)
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot leave the network (unshare): {os.strerror(error)}")
 
 
 def all_pids() -> list[int]:

@@ -6,48 +6,60 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook, with_cell_source
 
 
 @dataclass(frozen=True)
 class Mutant:
-    """A plausible wrong answer: ``source`` replaces the solution cell ``function``."""
+    """A submission: the solution notebook with the solution cells in ``cells`` replaced.
+
+    ``loses`` are the test cells that must score 0 (every other cell keeps its points),
+    ``says`` words the messages of those cells must contain, and ``notes`` words the
+    report's notes must contain (a cell that failed to run, for example).
+    """
 
     name: str
-    function: str
-    source: str
-    loses: frozenset[str]          # test cells that must score 0
-    says: str                      # words the feedback of the first lost cell must contain
-    extra: dict = field(default_factory=dict, hash=False)
+    cells: tuple[tuple[str, str], ...]    # (grade_id of a solution cell, its new source)
+    loses: frozenset[str]
+    says: str
+    notes: str = ""
 
     def __str__(self):
         return self.name
 
+    def notebook(self, assignment: str):
+        nb = read(source_notebook(assignment))
+        for grade_id, source in self.cells:
+            nb = with_cell_source(nb, grade_id, source)
+        return nb
 
-def mutant(name, function, source, loses, says):
-    return Mutant(name, function, source, frozenset(loses), says)
+
+def mutant(name, function, source, loses, says, notes=""):
+    """A plausible answer that changes one function (``loses`` empty: a correct one)."""
+    return Mutant(name, ((function, source),), frozenset(loses), says, notes)
 
 
 def grade_mutant(grader, assignment: str, m: Mutant, tmp_path):
-    """Grade the solution notebook with ``m`` swapped in, with the course's full grader
-    (nbgrader plus the trusted checks): the Result."""
+    """Grade ``m`` with the course's full grader (nbgrader plus the trusted checks): the Result."""
     import nbformat
 
-    nb = with_cell_source(read(source_notebook(assignment)), m.function, m.source)
     path = tmp_path / f"{assignment}.ipynb"
-    nbformat.write(nb, path)
+    nbformat.write(m.notebook(assignment), path)
     student = re.sub(r"[^A-Za-z0-9]+", "-", m.name).strip("-")[:40]
     return grader.grade(path, assignment, student).result
 
 
 def check_mutant(grader, assignment: str, m: Mutant, tmp_path):
+    """``m`` loses exactly the points of ``m.loses``, says why, and is never called tampering
+    (nor sent for review: the notebook's own tests see every catalogued mistake)."""
     result = grade_mutant(grader, assignment, m, tmp_path)
     scores = {i.grade_id: i for i in result.items}
     unknown = m.loses - scores.keys()
     assert not unknown, f"catalogue names unknown test cells {unknown}"
-    assert not result.tampering, f"{m.name}: an honest mistake was called tampering: {result.tampering}"
+    assert not result.tampering, f"{m.name}: an honest submission was called tampering: {result.tampering}"
+    assert not result.reviews, f"{m.name}: the notebook's tests missed what the grader's check found: {result.reviews}"
     for gid, item in scores.items():
         if gid in m.loses:
             assert item.score == 0, f"{m.name}: {gid} kept {item.score}/{item.max_score} points"
@@ -55,6 +67,26 @@ def check_mutant(grader, assignment: str, m: Mutant, tmp_path):
             assert item.passed, f"{m.name}: {gid} lost points ({item.score}/{item.max_score}): {item.message}"
     said = " | ".join(scores[g].message for g in m.loses)
     assert m.says.lower() in said.lower(), f"{m.name}: feedback does not name the mistake: {said}"
+    notes = " | ".join(result.problems)
+    assert m.notes.lower() in notes.lower(), f"{m.name}: the notes do not say {m.notes!r}: {notes}"
+    return result
+
+
+def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
+    """The grader's probe on ``notebook``'s code, in this process (as the reference run
+    does), on ``inputs``, in ``folder``: the Outputs."""
+    import os
+
+    from regcourse.grading import trusted
+
+    trusted.write_inputs(inputs, folder / trusted.IN_DIR)
+    here = os.getcwd()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            trusted.run_reference(str(notebook), assignment, str(folder))  # it moves into folder
+    finally:
+        os.chdir(here)
+    return trusted.Outputs(folder / trusted.OUT_DIR)
 
 
 def run_tests_in_process(nb, seed: int) -> dict[str, str | None]:

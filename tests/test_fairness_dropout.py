@@ -7,7 +7,8 @@ import pytest
 from fairness import check_mutant, check_passes_over_seeds, mutant
 from regcourse.notebooks import read, source_notebook
 
-FWD, EDGE, BWD = "test_dropout_forward", "test_dropout_forward_edge_cases", "test_dropout_backward"
+FWD, BWD = "test_dropout_forward", "test_dropout_backward"
+EVAL, P1, BADP = "test_dropout_forward_evaluation", "test_dropout_forward_p_one", "test_dropout_forward_rejects_bad_p"
 MASKS, GEO, ARI = "test_all_masks", "test_softmax_ensemble_geometric", "test_softmax_ensemble_arithmetic"
 SCALE, MC = "test_softmax_weight_scaling", "test_mc_dropout_predict"
 
@@ -33,14 +34,14 @@ MUTANTS = [
            "    if p == 0.0:\n        return x.copy(), np.ones_like(x)\n"
            "    if p == 1.0:\n        return np.zeros_like(x), np.zeros_like(x)\n"
            "    mask = (rng.random(x.shape) >= p) / (1 - p)\n    return x * mask, mask",
-           {EDGE}, "at evaluation inverted dropout changes nothing"),
+           {EVAL}, "at evaluation inverted dropout changes nothing"),
     mutant("p taken as the keep probability", "dropout_forward",
            "def dropout_forward(x, p, rng, train=True):\n"
            "    if not 0.0 <= p <= 1.0:\n        raise ValueError('p')\n"
            "    x = np.asarray(x, dtype=float)\n"
            "    if not train:\n        return x.copy(), np.ones_like(x)\n"
            "    mask = (rng.random(x.shape) < p) / p\n    return x * mask, mask",
-           {FWD, EDGE}, "probability of dropping"),
+           {FWD, EVAL, P1}, "probability of dropping"),
     mutant("one mask shared across the batch", "dropout_forward",
            FWD_DEF + "    row = (rng.random(x.shape[-1]) >= p) / (1 - p)\n"
            "    mask = np.broadcast_to(row, x.shape).copy()\n    return x * mask, mask",
@@ -51,11 +52,11 @@ MUTANTS = [
            "    x = np.asarray(x, dtype=float)\n"
            "    if not train:\n        return x.copy(), np.ones_like(x)\n"
            "    mask = (rng.random(x.shape) >= p) / (1 - p)\n    return x * mask, mask",
-           {EDGE}, "divided by zero"),
+           {P1}, "divided by zero"),
     mutant("p outside [0, 1] accepted", "dropout_forward",
            FWD_DEF.replace("    if not 0.0 <= p <= 1.0:\n        raise ValueError('p')\n", "") +
            "    mask = (rng.random(x.shape) >= p) / (1 - p)\n    return x * mask, mask",
-           {EDGE}, "raise ValueError"),
+           {BADP}, "raise ValueError"),
     mutant("backward ignores the mask", "dropout_backward",
            "def dropout_backward(dout, mask):\n    return dout", {BWD}, "ignores the mask"),
     mutant("random masks with repeats", "all_masks",

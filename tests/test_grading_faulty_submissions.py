@@ -95,6 +95,6 @@ def test_huge_output_is_capped_in_bytes(graded):
 def test_grades_csv_lists_every_student(graded):
     course, results = graded
     lines = (course.root / "grades.csv").read_text().splitlines()
-    assert lines[0].startswith("student,assignment,score,max_score,test_l2_penalty")
+    assert lines[0].startswith("student,assignment,score,max_score,status,test_l2_penalty")
     assert len(lines) == 1 + len(CATALOGUE)
-    assert any(line.startswith("kernel-dies,l2,3,14,") for line in lines)
+    assert any(line.startswith("kernel-dies,l2,3,14,graded,") for line in lines)

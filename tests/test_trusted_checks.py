@@ -1,28 +1,13 @@
 """The trusted checks never fail a correct answer, and each graded cell has one."""
 
-import contextlib
-import io
-import os
-
 import numpy as np
 import pytest
 
 from conftest import ASSIGNMENTS
+from fairness import run_probe_in_process
 from regcourse.grading import trusted
 from regcourse.grading.probes import spec
 from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
-
-
-def run_probe_in_process(aid, inputs, folder):
-    """The reference run, in this process: solution cells, then the probe, in ``folder``."""
-    trusted.write_inputs(inputs, folder / trusted.IN_DIR)
-    here = os.getcwd()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            trusted.run_reference(str(source_notebook(aid)), aid, str(folder))  # it moves into folder
-    finally:
-        os.chdir(here)
-    return trusted.Outputs(folder / trusted.OUT_DIR)
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
@@ -36,10 +21,11 @@ def test_reference_passes_its_own_checks_over_20_seeds(aid, tmp_path):
     """Two independent runs of the solutions (as student and as reference) always agree."""
     for seed in range(20):
         inputs = spec(aid).make_inputs(np.random.default_rng(seed))
-        student = run_probe_in_process(aid, inputs, tmp_path / f"s{seed}")
-        reference = run_probe_in_process(aid, inputs, tmp_path / f"r{seed}")
-        verdicts = trusted.verdicts(aid, student, reference, inputs)
-        assert all(v is None for v in verdicts.values()), (seed, verdicts)
+        student = run_probe_in_process(source_notebook(aid), aid, inputs, tmp_path / f"s{seed}")
+        reference = run_probe_in_process(source_notebook(aid), aid, inputs, tmp_path / f"r{seed}")
+        checks = trusted.verdicts(aid, student, reference, inputs)
+        assert checks.finished and not checks.forged, (seed, checks)
+        assert all(v is None for v in checks.failed.values()), (seed, checks.failed)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -48,7 +34,7 @@ def test_a_diverging_lasso_path_fails_the_objective_check(bad, tmp_path):
     from regcourse.grading.probes import l1
 
     inputs = l1.make_inputs(np.random.default_rng(0))
-    reference = run_probe_in_process("l1", inputs, tmp_path)
+    reference = run_probe_in_process(source_notebook("l1"), "l1", inputs, tmp_path)
     assert l1.check_objective(reference, reference, inputs) is None  # the reference passes
     diverging = {name: reference[name] for name in
                  (f"path_{i}_{k}" for i in range(len(l1.OBJECTIVE_LAMS)) for k in l1.ITERATIONS)}

@@ -137,11 +137,13 @@ def write_csv(path: Path, assignment: str, results: list[Result]) -> None:
     ids = [i.grade_id for i in results[0].items] if results else []
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "assignment", "score", "max_score", *ids, "problems", "tampering"])
+        w.writerow(["student", "assignment", "score", "max_score", "status", *ids, "problems",
+                    "needs review", "tampering"])
         for r in sorted(results, key=lambda r: r.student):
             scores = {i.grade_id: i.score for i in r.items}
-            w.writerow([r.student, assignment, f"{r.score:g}", f"{r.max_score:g}",
-                        *[f"{scores.get(g, 0):g}" for g in ids], " | ".join(r.problems), " | ".join(r.tampering)])
+            w.writerow([r.student, assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
+                        *[f"{scores.get(g, 0):g}" for g in ids], " | ".join(r.problems),
+                        " | ".join(r.reviews), " | ".join(r.tampering)])
 
 
 def _progress(stream, done: int, total: int, started: float) -> None:

@@ -41,14 +41,21 @@ def report_markdown(result: Result) -> str:
     """The grading report placed at the top of the feedback page."""
     lines = [f"## Grading report: {result.score:g} / {result.max_score:g} points", ""]
     if result.tampering:
-        lines += ["**Tampering detected.** The items concerned score 0:", ""]
+        lines += ["**Tampering detected.** The submission attacks the grader; every item scores 0:", ""]
         lines += [f"- {t}" for t in result.tampering] + [""]
+    if result.reviews:
+        lines += ["**Needs review.** Your notebook's own tests passed, but the grader's check on fresh "
+                  "inputs found a mistake that they missed. These items score 0 until your instructor "
+                  "has looked at them; nothing here suggests cheating:", ""]
+        lines += [f"- {r}" for r in result.reviews] + [""]
     if result.problems:
         lines += ["Notes on this submission:", ""] + [f"- {p}" for p in result.problems] + [""]
-    lines += ["| test cell | points | why points were lost |", "|---|---|---|"]
+    lines += ["| test cell | points | verdict | why points were lost |", "|---|---|---|---|"]
     for i in result.items:
         message = i.message.replace("|", "\\|")
-        lines.append(f"| `{i.grade_id}` | {i.score:g} / {i.max_score:g} | {message} |")
+        lines.append(f"| `{i.grade_id}` | {i.score:g} / {i.max_score:g} | {i.verdict} | {message} |")
+    if result.isolation:
+        lines += ["", f"*{result.isolation}*"]
     return "\n".join(lines)
 
 

@@ -28,10 +28,10 @@ import nbformat
 import numpy as np
 
 from ..notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
-from . import submission, trusted
+from . import submission, tracebacks, trusted
 from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
-from .report import Item, Result, first_line
+from .report import FAILED, REVIEW, TAMPERING, Item, Result, one_line
 from .sandbox import Limits, Slot, check_user_can_run_python, require_private
 
 # nbgrader's autograde steps, with the course's execution step and error cap.
@@ -128,16 +128,23 @@ class Grader:
         nbformat.write(nb, str(target))
 
         inputs = self._start_reference(assignment)
+        mark = secrets.token_hex(16)   # the probe's last output; no submission can know it
+        guarded = self._snapshot()
         with Slot.acquire() as slot:
-            sandbox = slot.prepare_folder(self.sandboxes / folder.name)
+            # a short name: the kernel's IPC sockets live in this folder, and a socket's path
+            # must fit in 108 bytes
+            sandbox = slot.prepare_folder(self.sandboxes / f"{self._runs:04d}-{secrets.token_hex(3)}")
+            result.isolation = slot.isolation()
             trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
-            outcome = self._autograde(course, assignment, student, slot, sandbox)
+            outcome = self._autograde(course, assignment, student, slot, sandbox, mark)
             killed = slot.kill_processes()
-            breakdowns = self._kernel_breakdowns(course.autograded_path(student, assignment))
-            if breakdowns and not trusted.probe_finished(sandbox / trusted.OUT_DIR):
+            autograded = course.autograded_path(student, assignment)
+            executed = nbformat.read(str(autograded), as_version=4) if autograded.exists() else None
+            breakdowns = self._kernel_breakdowns(executed)
+            if breakdowns and not trusted.probe_finished(sandbox / trusted.OUT_DIR, mark):
                 # the kernel died or hung before the probe could run: probe the student's
                 # code again in a fresh kernel, without the cells that broke it
-                self._probe_again(nb, assignment, {cell_id for cell_id, _ in breakdowns}, slot, sandbox)
+                self._probe_again(nb, assignment, {cell_id for cell_id, _ in breakdowns}, slot, sandbox, mark)
                 killed += slot.kill_processes()
             if not outcome.get("success") and slot.user is not None:
                 # a kernel that cannot start as the sandbox user is the grader's fault:
@@ -146,14 +153,23 @@ class Grader:
             # every process of the sandbox is gone: its outputs can no longer change
             student_outputs = trusted.Outputs(sandbox / trusted.OUT_DIR)
             reference = trusted.Outputs(self._reference(assignment))
-            verdicts = trusted.verdicts(assignment, student_outputs, reference, inputs)
+            checks = trusted.verdicts(assignment, student_outputs, reference, inputs, mark)
         if killed:
             result.problems.append(f"{killed} process(es) the submission left running were stopped")
         result.problems += outcome.get("problems", [])
-        result.items = self._items(course, assignment, student, outcome)
+        result.items = self._items(course, assignment, student, outcome, executed)
         result.problems += [problem for _, problem in breakdowns]
-        self._judge(result, verdicts, trusted.tampering_evidence(code_cells_without_tests(nb)),
-                    broken=bool(breakdowns or outcome.get("timed_out") or not outcome.get("success")))
+        if executed is not None:
+            result.problems += tracebacks.broken_cell_problems(executed)
+        evidence = [f"the code {e}" for e in trusted.tampering_evidence(code_cells_without_tests(nb))]
+        evidence += [f"the grader's check files were forged: {f}" for f in checks.forged]
+        evidence += [f"the submission changed the grader's files outside its sandbox: {f}"
+                     for f in self._changed_since(guarded)]
+        broken = bool(breakdowns or outcome.get("timed_out") or not outcome.get("success"))
+        if not checks.ran and not broken:
+            evidence.append("the grader's independent check could not run although the kernel was "
+                            "alive: the code stopped or replaced the checking cell")
+        self._judge(result, checks.failed, evidence, broken)
         result.seconds = time.monotonic() - started
         return Run(course, assignment, student, result)
 
@@ -199,54 +215,87 @@ class Grader:
             self._references[assignment] = (folder, inputs, None)
         return folder / trusted.OUT_DIR
 
-    def _judge(self, result: Result, verdicts: dict, evidence: list[str], broken: bool) -> None:
-        """Combine nbgrader's scores with the trusted verdicts, and call tampering what it is.
+    def _judge(self, result: Result, failed: dict, evidence: list[str], broken: bool) -> None:
+        """Combine nbgrader's scores with the trusted verdicts, and call each case what it is.
 
         - A test cell keeps its points only if the trusted check passed too.
-        - A cell whose own test passed while the trusted check failed is tampering
-          (unless the kernel broke down, which explains a missing check).
-        - Code that only an attack would contain (the static evidence) costs every point.
+        - A cell whose own test passed while the trusted check found a wrong value is an
+          honest disagreement: it scores 0, says what was wrong, and needs review.
+        - Evidence of an attack (static scan, forged check files, files changed outside
+          the sandbox, a check that could not run in a live kernel) is tampering and
+          costs every point.
         """
         for item in result.items:
-            why = verdicts.get(item.grade_id, "no trusted check exists for this test cell")
+            why = failed.get(item.grade_id, "no trusted check exists for this test cell")
             if why is None:
                 continue
-            if item.passed and not broken:
-                result.tampering.append(f"{item.grade_id}: the notebook's own test passed, but the grader's "
-                                        f"independent check failed ({why})")
-                item.message = f"tampering: the independent check failed ({why})"
+            if item.passed and not broken and not evidence:
+                result.reviews.append(f"{item.grade_id}: the notebook's tests passed, but the grader's "
+                                      f"check on fresh inputs did not: {why}")
+                item.message = (f"the notebook's tests passed, but the grader's check on fresh inputs "
+                                f"found a mistake: {why}")
+                item.verdict = REVIEW
             elif item.score > 0:
-                item.message = f"the grader's independent check failed: {why}"
+                item.message = f"the grader's check on fresh inputs found a mistake: {why}"
+                item.verdict = FAILED
             item.score = 0.0
         if evidence:
-            result.tampering += [f"the code {e}" for e in evidence]
+            result.tampering += evidence
+            result.reviews.clear()
             for item in result.items:
-                if item.score > 0:
+                if item.score > 0 or item.verdict == REVIEW:
                     item.message = "tampering: the submission attacks the grader (see the report)"
                 item.score = 0.0
+                item.verdict = TAMPERING
+
+    # -- files outside the sandbox --------------------------------------------------------
+
+    def _snapshot(self) -> dict[str, tuple]:
+        """Mode, size, time and inode of every file of the template course and of the finished
+        reference outputs: a kernel that can write outside its sandbox (grading without
+        root) must not change them."""
+        state = {}
+        tops = [self.template.root] + [folder for folder, _, process in self._references.values()
+                                       if process is None]
+        for top in tops:
+            for path in sorted(Path(top).rglob("*")):
+                try:
+                    info = path.lstat()
+                except FileNotFoundError:
+                    continue
+                state[str(path)] = (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino)
+        return state
+
+    def _changed_since(self, before: dict[str, tuple]) -> list[str]:
+        after = self._snapshot()
+        changed = sorted({p for p in before if after.get(p) != before[p]}
+                         | {p for p in after if p not in before and p.startswith(str(self.template.root))})
+        return [os.path.relpath(p, self.workdir) for p in changed][:5]
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _config_overrides(self, slot: Slot, sandbox: Path) -> dict:
+    def _config_overrides(self, slot: Slot, sandbox: Path, mark: str) -> dict:
         user = slot.user.pw_name if slot.user is not None else ""
         return {
             "Autograde": {"autograde_preprocessors": AUTOGRADE_STEPS},
+            "AppendProbe": {"mark": mark},
             "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
                             "probe_timeout": 8 * self.limits.cell_seconds,
                             "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
-            "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user,
+            "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user, "no_network": bool(user),
                                      "sandbox_token": slot.token, "memory_bytes": self.limits.memory_bytes,
                                      "processes": self.limits.processes, "file_bytes": self.limits.file_bytes},
         }
 
-    def _autograde(self, course: Course, assignment: str, student: str, slot: Slot, sandbox: Path) -> dict:
+    def _autograde(self, course: Course, assignment: str, student: str, slot: Slot, sandbox: Path,
+                   mark: str) -> dict:
         """nbgrader autograde in a forked child that is killed at the wall-clock limit.
 
         ``os.fork`` rather than ``multiprocessing``: class grading runs this inside pool
         workers, which multiprocessing does not allow to have children of their own.
         """
         out = course.root / "autograde-outcome.json"
-        overrides = self._config_overrides(slot, sandbox)
+        overrides = self._config_overrides(slot, sandbox, mark)
         pid = os.fork()
         if pid == 0:  # the child
             try:
@@ -261,16 +310,16 @@ class Grader:
             return {"success": False, "problems": ["the grader's process failed"]}
         return json.loads(out.read_text())
 
-    def _probe_again(self, nb, assignment: str, skip: set[str], slot: Slot, sandbox: Path) -> None:
+    def _probe_again(self, nb, assignment: str, skip: set[str], slot: Slot, sandbox: Path, mark: str) -> None:
         """Run the student's own cells (not the tests, not ``skip``) and the probe afresh."""
         rerun = nbformat.v4.new_notebook(metadata=nb.metadata)
         rerun.cells = [copy.deepcopy(c) for c in nb.cells
                        if c.cell_type == "code" and not is_test_cell(c) and c.get("id") not in skip]
-        rerun.cells.append(trusted.probe_cell(assignment))
+        rerun.cells.append(trusted.probe_cell(assignment, mark))
         for cell in rerun.cells:
             cell.outputs = []
         shutil.rmtree(sandbox / trusted.OUT_DIR, ignore_errors=True)
-        overrides = self._config_overrides(slot, sandbox)
+        overrides = self._config_overrides(slot, sandbox, mark)
         pid = os.fork()
         if pid == 0:  # the child
             try:
@@ -279,11 +328,11 @@ class Grader:
                 os._exit(0)
         _wait(pid, self.limits.submission_seconds, slot)
 
-    def _kernel_breakdowns(self, autograded: Path) -> list[tuple[str | None, str]]:
-        """(cell id, problem) for every cell in which the kernel died or got stuck."""
-        if not autograded.exists():
+    def _kernel_breakdowns(self, nb) -> list[tuple[str | None, str]]:
+        """(cell id, problem) for every cell of the executed notebook ``nb`` in which the
+        kernel died or got stuck."""
+        if nb is None:
             return []
-        nb = nbformat.read(str(autograded), as_version=4)
         breakdowns = []
         for index, cell in enumerate(nb.cells):
             for out in cell.get("outputs", []):
@@ -297,14 +346,12 @@ class Grader:
         maxima = self.template.max_scores(assignment)
         return [Item(gid, 0.0, maxima[gid], message) for gid in self.template.grade_ids(assignment)]
 
-    def _items(self, course: Course, assignment: str, student: str, outcome: dict) -> list[Item]:
+    def _items(self, course: Course, assignment: str, student: str, outcome: dict, nb) -> list[Item]:
         if outcome.get("timed_out"):
             return self._zeros(assignment, "not graded: time limit")
-        path = course.autograded_path(student, assignment)
-        if not outcome.get("success") or not path.exists():
-            reason = first_line(outcome.get("error", "")) or "nbgrader could not grade the notebook"
+        if not outcome.get("success") or nb is None:
+            reason = one_line(outcome.get("error", "")) or "nbgrader could not grade the notebook"
             return self._zeros(assignment, f"not graded: {reason}")
-        nb = nbformat.read(str(path), as_version=4)
         messages = {}
         for cell in grade_cells(nb):
             gid = nbgrader_meta(cell)["grade_id"]
@@ -312,12 +359,14 @@ class Grader:
             # the grader's own diagnosis (timeout, dead kernel) outranks what the kernel printed
             errors.sort(key=lambda o: o.get("ename") not in _GRADER_ERRORS)
             if errors:
-                messages[gid] = _explain(errors[0], self.limits)
+                text = _explain(errors[0], self.limits)
+                messages[gid] = (text + tracebacks.where(errors[0], nb)
+                                 + tracebacks.why_undefined(text, nb))
                 continue
             stderr = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
             if stderr:
                 messages[gid] = ("the cell wrote to stderr (a warning?), which nbgrader counts as a failure: "
-                                 + first_line(stderr[0].get("text", "")))
+                                 + one_line(stderr[0].get("text", "")))
         items = []
         for s in course.scores(assignment, student):
             msg = "" if s.score == s.max_score else messages.get(s.grade_id, "failed")
@@ -340,7 +389,7 @@ def _explain(out: dict, limits: Limits) -> str:
         return f"the cell ran longer than {limits.cell_seconds} s (an endless loop?) and was interrupted"
     if ename == "MemoryError":
         return f"MemoryError: the kernel may use at most {limits.memory_bytes >> 20} MiB"
-    return first_line(f"{ename}: {evalue}" if evalue else ename)
+    return one_line(f"{ename}: {evalue}" if evalue else ename)
 
 
 def _wait(pid: int, seconds: float, slot: Slot) -> bool:

@@ -1,9 +1,24 @@
-"""The result of grading one submission, and how it is printed."""
+"""The result of grading one submission, and how it is printed.
+
+Each graded test cell ends with one of four verdicts, and the two kinds of trouble are
+never confused:
+
+- ``passed`` and ``failed``: the notebook's test (and the grader's independent check)
+  agree;
+- ``needs review``: the notebook's own test passed, but the grader's independent check,
+  run on fresh inputs, found a wrong value. That is an honest disagreement (a mistake
+  the notebook's test was too weak to see), scored 0 and explained to the learner, and
+  listed for the instructor to look at;
+- ``tampering``: evidence of an attack on the grader (see :mod:`.trusted`).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
+
+PASSED, FAILED, REVIEW, TAMPERING = "passed", "failed", "needs review", "tampering"
 
 
 @dataclass
@@ -13,7 +28,12 @@ class Item:
     grade_id: str
     score: float
     max_score: float
-    message: str = ""          # why points were lost (first line), empty when none were
+    message: str = ""          # why points were lost, empty when none were
+    verdict: str = ""          # PASSED, FAILED, REVIEW or TAMPERING (derived from the score if empty)
+
+    def __post_init__(self):
+        if not self.verdict:
+            self.verdict = PASSED if self.score == self.max_score else FAILED
 
     @property
     def passed(self) -> bool:
@@ -28,7 +48,9 @@ class Result:
     student: str
     items: list[Item] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)   # what went wrong with the submission itself
-    tampering: list[str] = field(default_factory=list)  # evidence that it tried to cheat the grader
+    tampering: list[str] = field(default_factory=list)  # evidence that it attacked the grader
+    reviews: list[str] = field(default_factory=list)    # honest disagreements for a person to read
+    isolation: str = ""                                  # what the kernel could and could not reach
     seconds: float = 0.0
 
     @property
@@ -39,24 +61,35 @@ class Result:
     def max_score(self) -> float:
         return sum(i.max_score for i in self.items)
 
+    @property
+    def status(self) -> str:
+        """One word for a class report: tampering outranks review, review outranks the rest."""
+        if self.tampering:
+            return TAMPERING
+        if self.reviews:
+            return REVIEW
+        return "graded"
+
     def to_json(self) -> dict:
-        """The ``--json`` form of ``regcourse grade`` (plus problems and tampering)."""
+        """The ``--json`` form of ``regcourse grade``."""
         return {"assignment": self.assignment, "student": self.student,
-                "score": self.score, "max_score": self.max_score,
+                "score": self.score, "max_score": self.max_score, "status": self.status,
                 "items": [asdict(i) for i in self.items],
-                "problems": list(self.problems), "tampering": list(self.tampering),
+                "problems": list(self.problems), "needs_review": list(self.reviews),
+                "tampering": list(self.tampering), "isolation": self.isolation,
                 "seconds": round(self.seconds, 3)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Result":
         return cls(data["assignment"], data["student"], [Item(**i) for i in data["items"]],
-                   list(data.get("problems", [])), list(data.get("tampering", [])), data.get("seconds", 0.0))
+                   list(data.get("problems", [])), list(data.get("tampering", [])),
+                   list(data.get("needs_review", [])), data.get("isolation", ""), data.get("seconds", 0.0))
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2)
 
     def table(self) -> str:
-        """A plain-text table: one line per test cell, then the total and any problems."""
+        """A plain-text table: one line per test cell, then the total and any notes."""
         width = max([len(i.grade_id) for i in self.items] + [9])
         lines = [f"{'test cell':<{width}}  {'points':>9}  why points were lost",
                  f"{'-' * width}  {'-' * 9}  {'-' * 20}"]
@@ -66,6 +99,8 @@ class Result:
         lines.append(f"{'total':<{width}}  {_fmt(self.score) + ' / ' + _fmt(self.max_score):>9}")
         for p in self.problems:
             lines.append(f"note: {p}")
+        for r in self.reviews:
+            lines.append(f"needs review: {r}")
         for t in self.tampering:
             lines.append(f"TAMPERING: {t}")
         return "\n".join(lines)
@@ -75,6 +110,8 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def first_line(text: str, limit: int = 200) -> str:
-    line = next((line for line in str(text).splitlines() if line.strip()), "").strip()
+def one_line(text: str, limit: int = 600) -> str:
+    """``text`` on one line: every run of white space (new lines of a printed array
+    included) becomes one space, so nothing the message says is lost; cut at ``limit``."""
+    line = re.sub(r"\s+", " ", str(text)).strip()
     return line if len(line) <= limit else line[: limit - 3] + "..."

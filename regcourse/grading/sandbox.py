@@ -13,10 +13,16 @@ Three pieces:
   while it grades, so that killing "every process of the slot's user" afterwards cannot
   touch another grader's kernels.
 
-Without root there are no users to switch to: the kernel then runs as the grader's own
-user, still in its own folder and with the same limits, and left-over processes are
-found by a marker in their environment. That is enough for a learner grading their own
-notebook; a class should be graded as root (see the README).
+The kernel talks to the grader over IPC sockets (files in its sandbox folder), never
+over TCP. As root it also runs in a network namespace of its own, where the only
+interface is a loopback that is down: it can open no connection to anything, on this
+machine or elsewhere.
+
+Without root there are no users to switch to and no namespaces to enter: the kernel then
+runs as the grader's own user, still in its own folder and with the same limits, with the
+network of that user, and left-over processes are found by a marker in their
+environment. That is enough for a learner grading their own notebook; a class should be
+graded as root (see the README).
 """
 
 from __future__ import annotations
@@ -35,12 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode, default
 
 from ..sandbox_launch import all_pids, drop_to, uid_of
+from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
 
-USER_PREFIX = "regcourse-sandbox-"
-POOL_SIZE = 16
 LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"))
 MARKER = "REGCOURSE_SANDBOX_TOKEN"
 # Environment variables the kernel keeps; everything else (the grader's own settings,
@@ -59,10 +64,6 @@ class Limits:
     cell_seconds: int = 30           # per cell (nbgrader's Execute.timeout)
     submission_seconds: int = 300    # wall clock for the whole submission
     output_bytes: int = 1 << 20      # printed output kept per cell
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0
 
 
 class Slot:
@@ -117,6 +118,15 @@ class Slot:
             folder.chmod(0o700)
         return folder
 
+    def isolation(self) -> str:
+        """What the kernel of this slot can reach, in one sentence for the feedback footer."""
+        if self.user is not None:
+            return ("Your code ran as an unprivileged user that owns nothing else, in an empty folder, "
+                    "with no network at all and with limits on memory, processes, file size and output.")
+        return ("Your code ran as your own user, in an empty folder, with limits on memory, processes, "
+                "file size and output. It kept your network and could read your files: without root the "
+                "grader cannot take them away (an instructor grading a class runs it as root).")
+
     def kill_processes(self) -> int:
         """Kill every process the sandbox left behind; returns how many were killed."""
         killed = 0
@@ -145,20 +155,6 @@ class Slot:
             return False
 
 
-def ensure_user(name: str) -> pwd.struct_passwd:
-    """The system user ``name``, created (no home, no login shell) if it does not exist."""
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
-        pass
-    result = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                             "--shell", "/usr/sbin/nologin", "--user-group", name],
-                            capture_output=True, text=True)
-    if result.returncode != 0 and "already exists" not in result.stderr:
-        raise RuntimeError(f"could not create the sandbox user {name}: {result.stderr.strip()}")
-    return pwd.getpwnam(name)
-
-
 def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executable) -> None:
     """Fail with a clear message when the sandbox user cannot start this Python.
 
@@ -170,26 +166,16 @@ def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executa
     result = subprocess.run(probe, capture_output=True, text=True, cwd="/", env=_sandbox_env("/tmp", ""),
                             preexec_fn=functools.partial(drop_to, user), timeout=120)
     if result.returncode != 0:
-        blocked = [str(p) for p in _ancestors_needing_search(python)]
+        blocked = [str(p) for p in _ancestors_needing_search()]
         raise RuntimeError(
             f"the sandbox user {user.pw_name} cannot run {python}: {result.stderr.strip()[-300:]}\n"
             + (f"folders other users cannot enter: {', '.join(blocked)}\n" if blocked else "")
             + "as root, run `.venv/bin/regcourse sandbox setup` once to fix it")
 
 
-def _ancestors_needing_search(*paths: str) -> list[Path]:
-    """Folders on the way to ``paths`` (real paths included) that others cannot enter."""
-    import regcourse
-
-    targets = {Path(p) for p in paths} | {Path(p).resolve() for p in paths}
-    targets |= {Path(regcourse.__file__).resolve().parent, Path(sys.prefix), Path(sys.prefix).resolve(),
-                Path(sys.base_prefix).resolve()}
-    blocked = set()
-    for target in targets:
-        for folder in [target, *target.parents]:
-            if folder.is_dir() and not folder.stat().st_mode & 0o001:
-                blocked.add(folder)
-    return sorted(blocked)
+def _ancestors_needing_search() -> list[Path]:
+    """Folders on the way to this Python and this package that others cannot enter."""
+    return [folder for folder in python_folders() if not folder.stat().st_mode & 0o001]
 
 
 def exposed(path: Path) -> bool:
@@ -214,27 +200,6 @@ def require_private(*paths: Path) -> None:
             "grades): make them private first, for example `chmod o-rwx " + " ".join(open_paths) + "`")
 
 
-def setup(protect: list[Path] = ()) -> list[str]:
-    """Create the sandbox users, make the interpreter reachable for them and ``protect``
-    unreachable (root only)."""
-    if not is_root():
-        raise PermissionError("sandbox setup needs root: without root, kernels run as your own user")
-    done = []
-    for index in range(POOL_SIZE):
-        ensure_user(f"{USER_PREFIX}{index}")
-    done.append(f"users {USER_PREFIX}0..{POOL_SIZE - 1} exist")
-    for folder in _ancestors_needing_search(sys.executable):
-        folder.chmod(folder.stat().st_mode | 0o001)   # search only: names stay unlistable
-        done.append(f"o+x on {folder}")
-    for path in protect:
-        if Path(path).exists():
-            Path(path).chmod(Path(path).stat().st_mode & ~0o007)
-            done.append(f"o-rwx on {path}")
-    check_user_can_run_python(pwd.getpwnam(f"{USER_PREFIX}0"))
-    done.append("the sandbox user can run Python and import numpy, torch and regcourse")
-    return done
-
-
 def _sandbox_env(folder: str, token: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(HOME=folder, TMPDIR=folder, MPLCONFIGDIR=folder, IPYTHONDIR=str(Path(folder) / ".ipython"),
@@ -255,6 +220,11 @@ class SandboxKernelManager(AsyncKernelManager):
     memory_bytes = Integer(Limits.memory_bytes).tag(config=True)
     processes = Integer(Limits.processes).tag(config=True)
     file_bytes = Integer(Limits.file_bytes).tag(config=True)
+    no_network = Bool(False, help="run the kernel in a network namespace of its own (root only)").tag(config=True)
+
+    @default("transport")
+    def _default_transport(self):
+        return "ipc"   # sockets are files in the sandbox: no TCP port for anyone to reach
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -263,11 +233,17 @@ class SandboxKernelManager(AsyncKernelManager):
                     "--file-size", str(self.file_bytes)]
         if self.sandbox_user:
             launcher += ["--user", self.sandbox_user]
+        if self.no_network:
+            launcher += ["--no-network"]
         return launcher + ["--"] + cmd
 
     async def _async_pre_start_kernel(self, **kw):
         if not self.sandbox_dir:
             raise RuntimeError("SandboxKernelManager.sandbox_dir is not set")
+        if self.transport == "ipc":
+            self.ip = os.path.join(self.sandbox_dir, "ipc")
+            if len(self.ip) > 90:   # a socket's path must fit in 108 bytes, with "-<port>" added
+                raise RuntimeError(f"the sandbox folder's path is too long for IPC sockets: {self.sandbox_dir}")
         kw["cwd"] = self.sandbox_dir
         kw["env"] = _sandbox_env(self.sandbox_dir, self.sandbox_token)
         return await super()._async_pre_start_kernel(**kw)

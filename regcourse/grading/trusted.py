@@ -17,9 +17,15 @@ input transformer, swallow exceptions, ...). The trusted check closes that hole:
    compares them with the assignment's rules in :mod:`regcourse.grading.probes`.
 
 A test cell earns its points only when the notebook's own test *and* the trusted check
-pass. When the notebook's test passed but the trusted check failed, or the probe could
-not run at all, or the code does something only an attack would do (a static scan of
-its syntax tree), the submission is reported as tampering.
+pass. What happens when they disagree depends on the evidence:
+
+- the trusted check found a wrong *value* where the notebook's test passed: an honest
+  disagreement (the notebook's test was too weak to see the mistake). The cell scores 0,
+  the learner reads what was wrong, and the submission is marked "needs review";
+- the probe could not run although the kernel was alive, its outputs are not what the
+  probe writes (not regular files, not plain data, or without this grading's secret
+  mark), or the code does something only an attack would do (a static scan of its
+  syntax tree): tampering.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 from ..notebooks import code_cells_without_tests, read
 
@@ -115,27 +122,32 @@ def __regcourse_probe():
 
 '''
 
+# The probe's last act: write this grading's secret mark. Outputs without it were not
+# written by a probe that ran to its end (student code runs before the probe cell and
+# never sees its source).
 EPILOGUE = '''
-    save("probe_complete", True)
+    save("probe_complete", {mark!r})
 
 
 __regcourse_probe()
 del __regcourse_probe
 '''
+REFERENCE_MARK = "reference"
 
 
-def probe_source(body: str) -> str:
+def probe_source(body: str, mark: str = REFERENCE_MARK) -> str:
     """The probe cell: the prelude, the assignment's body (indented), the epilogue."""
-    return PRELUDE + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n" + EPILOGUE
+    return (PRELUDE + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
+            + EPILOGUE.format(mark=mark))
 
 
-def probe_cell(assignment: str):
+def probe_cell(assignment: str, mark: str = REFERENCE_MARK):
     """The probe of ``assignment`` as a notebook code cell, with its fixed id."""
     import nbformat
 
     from .probes import spec
 
-    cell = nbformat.v4.new_code_cell(probe_source(spec(assignment).BODY))
+    cell = nbformat.v4.new_code_cell(probe_source(spec(assignment).BODY, mark))
     cell["id"] = PROBE_CELL_ID
     return cell
 
@@ -143,8 +155,10 @@ def probe_cell(assignment: str):
 class AppendProbe(NbGraderPreprocessor):
     """Append the probe cell after the submission's cells (before execution)."""
 
+    mark = Unicode(REFERENCE_MARK, help="this grading's secret, written by the probe as its last act").tag(config=True)
+
     def preprocess(self, nb, resources):
-        cell = probe_cell(resources["nbgrader"]["assignment"])
+        cell = probe_cell(resources["nbgrader"]["assignment"], self.mark)
         nb.cells = [c for c in nb.cells if c.get("id") != PROBE_CELL_ID] + [cell]
         return nb, resources
 
@@ -165,6 +179,11 @@ class Missing:
 
     def __str__(self):
         return self.why
+
+
+@dataclass(frozen=True)
+class Forged(Missing):
+    """A file in the probe's output folder that the probe cannot have written."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +211,7 @@ class Outputs:
 
     def _read(self, name: str):
         if not _regular_dir(self.folder):
-            return Missing("the grader's probe wrote no output")
+            return Missing("the grader's check wrote no output")
         for kind in ("npy", "json"):
             path = self.folder / f"{name}.{kind}"
             try:
@@ -200,27 +219,40 @@ class Outputs:
             except FileNotFoundError:
                 continue
             if not stat.S_ISREG(info.st_mode):
-                return Missing(f"{name}: not a regular file")
+                return Forged(f"{name}.{kind} is not a regular file")
             if info.st_size > MAX_FILE_BYTES:
-                return Missing(f"{name}: larger than {MAX_FILE_BYTES} bytes")
+                return Missing(f"{name}: the value returned is larger than {MAX_FILE_BYTES >> 20} MiB")
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
             with os.fdopen(fd, "rb") as f:
                 if kind == "npy":
                     try:
                         array = np.load(f, allow_pickle=False)
-                    except Exception as exc:  # noqa: BLE001 -- anything unreadable is simply wrong
-                        return Missing(f"{name}: unreadable array ({type(exc).__name__})")
-                    if not isinstance(array, np.ndarray) or array.dtype.kind not in NUMERIC_KINDS:
-                        return Missing(f"{name}: not a numeric array (dtype {getattr(array, 'dtype', '?')})")
+                    except Exception as exc:  # noqa: BLE001 -- the probe only writes loadable arrays
+                        return Forged(f"{name}.npy is not an array the probe wrote ({type(exc).__name__})")
+                    if not isinstance(array, np.ndarray):
+                        return Forged(f"{name}.npy holds several arrays")
                     return array
                 try:
                     value = json.loads(f.read().decode("utf-8"))
                 except Exception as exc:  # noqa: BLE001
-                    return Missing(f"{name}: unreadable value ({type(exc).__name__})")
+                    return Forged(f"{name}.json is not plain JSON ({type(exc).__name__})")
                 if isinstance(value, dict) and set(value) == {"__error__"} and isinstance(value["__error__"], list):
                     return Raised(tuple(str(n) for n in value["__error__"]))
                 return value
         return Missing(f"{name}: no output")
+
+    def forgeries(self) -> list[str]:
+        """Files in the folder that the probe cannot have written (read none of them twice)."""
+        if not _regular_dir(self.folder):
+            return []
+        found = []
+        for entry in sorted(os.scandir(self.folder), key=lambda e: e.name):
+            stem, dot, kind = entry.name.rpartition(".")
+            if not dot or kind not in ("npy", "json") or not stem.replace("_", "").isalnum():
+                found.append(f"{entry.name} is not a file the probe writes")
+            elif isinstance(self[stem], Forged):
+                found.append(str(self[stem]))
+        return found
 
 
 def probe_ran(folder: Path) -> bool:
@@ -228,8 +260,9 @@ def probe_ran(folder: Path) -> bool:
     return _regular_dir(folder) and any(os.scandir(folder))
 
 
-def probe_finished(folder: Path) -> bool:
-    return Outputs(folder)["probe_complete"] is True
+def probe_finished(folder: Path, mark: str) -> bool:
+    """Whether the probe in ``folder`` ran to its end (its last output is ``mark``)."""
+    return Outputs(folder)["probe_complete"] == mark
 
 
 def _regular_dir(path: Path) -> bool:
@@ -245,43 +278,55 @@ class Wrong(Exception):
     """A trusted check failed; the message says how."""
 
 
-def array(outputs: Outputs, name: str, shape=None) -> np.ndarray:
+def array(outputs: Outputs, name: str, shape=None, what: str | None = None) -> np.ndarray:
+    """The output ``name`` as a float array, or :class:`Wrong` saying, in the learner's
+    words, why it is not one (``what`` describes the call, for example
+    ``"ridge_fit(X, y, 1.0)"``)."""
+    label = what or name
     value = outputs[name]
-    if isinstance(value, (Missing, Raised)):
-        raise Wrong(f"{name}: {value}")
+    if isinstance(value, Raised):
+        raise Wrong(f"{label} raised {value.names[0]}")
+    if isinstance(value, Missing):
+        raise Wrong(f"{label}: {value}")
     if isinstance(value, bool) or not isinstance(value, (int, float, list, np.ndarray)):
-        raise Wrong(f"{name}: not a number or an array")
+        raise Wrong(f"{label} returned {type(value).__name__}, not a number or an array")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "c":
+        raise Wrong(f"{label} returned complex numbers (dtype {value.dtype}); the answer is real")
+    if isinstance(value, np.ndarray) and value.dtype.kind not in NUMERIC_KINDS:
+        raise Wrong(f"{label} returned an array of {value.dtype}, not numbers")
     try:
         result = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise Wrong(f"{name}: not numeric") from None
+        raise Wrong(f"{label} returned something that is not numeric") from None
     if shape is not None and result.shape != tuple(shape):
-        raise Wrong(f"{name}: shape {result.shape}, expected {tuple(shape)}")
+        raise Wrong(f"{label} returned shape {result.shape}, expected {tuple(shape)}")
     return result
 
 
-def close(student: Outputs, reference: Outputs, name: str, rtol=1e-7, atol=1e-9) -> np.ndarray:
+def close(student: Outputs, reference: Outputs, name: str, rtol=1e-7, atol=1e-9,
+          what: str | None = None) -> np.ndarray:
+    """The student's output ``name``, if it agrees with the reference's; else :class:`Wrong`."""
+    label = what or name
     expected = array(reference, name)
-    got = array(student, name, expected.shape)
+    got = array(student, name, expected.shape, what)
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
-        raise Wrong(f"{name}: not finite")
+        raise Wrong(f"{label} returned values that are not finite (nan or inf)")
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
-        raise Wrong(f"{name}: differs from the reference by {np.max(np.abs(got - expected)):.2e}")
+        raise Wrong(f"on the grader's own inputs, {label} differs from the expected value by "
+                    f"{np.max(np.abs(got - expected)):.2e}")
     return got
 
 
-def raised(outputs: Outputs, name: str, error: str) -> None:
+def raised(outputs: Outputs, name: str, error: str, what: str | None = None) -> None:
+    label = what or name
     value = outputs[name]
-    if not (isinstance(value, Raised) and value.is_a(error)):
-        raise Wrong(f"{name}: expected {error}, got {'a value' if not isinstance(value, (Missing, Raised)) else value}")
-
-
-def equal(student: Outputs, reference: Outputs, name: str) -> None:
-    s, r = student[name], reference[name]
-    if isinstance(s, (Missing, Raised)):
-        raise Wrong(f"{name}: {s}")
-    if s != r:
-        raise Wrong(f"{name}: {str(s)[:80]} instead of {str(r)[:80]}")
+    if isinstance(value, Raised):
+        if not value.is_a(error):
+            raise Wrong(f"{label} raised {value.names[0]}, expected {error}")
+    elif isinstance(value, Missing):
+        raise Wrong(f"{label}: {value}")
+    else:
+        raise Wrong(f"{label} returned a value instead of raising {error}")
 
 
 # -- the reference run ----------------------------------------------------------------------
@@ -319,27 +364,45 @@ def run_reference(source_notebook: str, assignment: str, folder: str) -> None:
 
 # -- comparing ---------------------------------------------------------------------------------
 
-def verdicts(assignment: str, student: Outputs, reference: Outputs, inputs: dict) -> dict[str, str | None]:
-    """``{grade_id: None if the trusted check passed, else why not}``."""
+@dataclass
+class Checks:
+    """What the trusted checks found in one submission's probe outputs."""
+
+    failed: dict[str, str | None]   # grade_id -> None if its check passed, else why not (for the learner)
+    forged: list[str]               # outputs the probe cannot have written: evidence of an attack
+    ran: bool                       # the probe wrote anything at all
+    finished: bool                  # the probe ran to its end in this grading
+
+
+NOT_RUN_WHY = "the grader's independent check could not run in this notebook"
+
+
+def verdicts(assignment: str, student: Outputs, reference: Outputs, inputs: dict,
+             mark: str = REFERENCE_MARK) -> Checks:
+    """Run every trusted check of ``assignment`` on the student's outputs."""
     from .probes import spec
 
     checks = spec(assignment).CHECKS
-    if not probe_ran(student.folder):
-        why = ("the grader's independent check could not run in this notebook: "
-               "its code stopped or replaced the checking cell")
-        return {gid: why for gid in checks}
-    if reference["probe_complete"] is not True:
+    if reference["probe_complete"] != REFERENCE_MARK:
         raise RuntimeError(f"the reference solutions of {assignment} failed their own probe")
-    result = {}
+    ran = probe_ran(student.folder)
+    complete = student["probe_complete"]
+    forged = student.forgeries()
+    if ran and not isinstance(complete, Missing) and complete != mark:
+        forged.append("the check's outputs do not carry this grading's secret mark: "
+                      "they were not written by the grader's probe")
+    if not ran:
+        return Checks({gid: NOT_RUN_WHY for gid in checks}, forged, False, False)
+    failed: dict[str, str | None] = {}
     for gid, check in checks.items():
         try:
             check(student, reference, inputs)
-            result[gid] = None
+            failed[gid] = None
         except Wrong as exc:
-            result[gid] = str(exc)
+            failed[gid] = str(exc)
         except Exception as exc:  # noqa: BLE001 -- odd values are wrong values
-            result[gid] = f"unexpected output ({type(exc).__name__}: {exc})"
-    return result
+            failed[gid] = f"the grader could not read what your function returned ({type(exc).__name__}: {exc})"
+    return Checks(failed, forged, True, complete == mark)
 
 
 # -- static evidence -----------------------------------------------------------------------------
@@ -365,6 +428,10 @@ SUSPICIOUS_STRINGS = {
     "autograde-outcome": "touches the grader's files",
     "BEGIN HIDDEN TESTS": "looks for the hidden tests",
     "submitted/": "looks for other submissions",
+    "pre_run_cell": "hooks into the execution of later cells",
+    "post_run_cell": "hooks into the execution of later cells",
+    "pre_execute": "hooks into the execution of later cells",
+    "post_execute": "hooks into the execution of later cells",
 }
 
 

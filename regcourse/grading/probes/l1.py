@@ -35,6 +35,8 @@ params = [load("p0"), load("p1"), load("p2")]
 for k, p in enumerate(params):
     call(f"penalty_{k}", "l1_penalty", p, lam)
 call("penalty_list", "l1_penalty", params, lam)
+call("penalty_tuple", "l1_penalty", tuple(params), lam)
+call("penalty_valid", "l1_penalty", params[0], 1.0)
 call("penalty_negative", "l1_penalty", params, -1e-10)
 
 w = load("w_zeros")
@@ -43,6 +45,7 @@ for j, l in enumerate([0.0, 0.1, 2.0]):
 
 for j, t in enumerate([0.0, 0.3, 1.0, 10.0]):
     call(f"soft_{j}", "soft_threshold", load("w_soft"), t)
+call("soft_valid", "soft_threshold", load("w_soft"), 0.5)
 call("soft_negative", "soft_threshold", load("w_soft"), -0.1)
 
 X, y = load("X"), load("y")
@@ -66,18 +69,21 @@ call("sparsity_ones", "sparsity", np.ones((2, 3)))
 
 
 def check_penalty(student, reference, inputs):
-    for name in ["penalty_0", "penalty_1", "penalty_2", "penalty_list"]:
-        close(student, reference, name, rtol=1e-10, atol=1e-12)
+    for k in range(3):
+        close(student, reference, f"penalty_{k}", rtol=1e-10, atol=1e-12, what="l1_penalty(an array, lam)")
+    close(student, reference, "penalty_list", rtol=1e-10, atol=1e-12, what="l1_penalty(a list of 3 arrays, lam)")
+    close(student, reference, "penalty_tuple", rtol=1e-10, atol=1e-12, what="l1_penalty(a tuple of 3 arrays, lam)")
 
 
 def check_penalty_negative(student, reference, inputs):
-    raised(student, "penalty_negative", "ValueError")
+    array(student, "penalty_valid", (), "l1_penalty(an array, lam=1), a valid input,")
+    raised(student, "penalty_negative", "ValueError", "l1_penalty(params, lam=-1e-10)")
 
 
 def check_subgradient(student, reference, inputs):
     zeros = inputs["w_zeros"] == 0
-    for j in range(3):
-        got = close(student, reference, f"subgradient_{j}", rtol=0, atol=1e-15)
+    for j, lam in enumerate([0.0, 0.1, 2.0]):
+        got = close(student, reference, f"subgradient_{j}", rtol=0, atol=1e-15, what=f"l1_subgradient(w, {lam})")
         if np.any(got[zeros] != 0.0):
             raise Wrong("the subgradient is not exactly 0 where w == 0")
 
@@ -85,7 +91,7 @@ def check_subgradient(student, reference, inputs):
 def check_soft(student, reference, inputs):
     w = inputs["w_soft"]
     for j, t in enumerate([0.0, 0.3, 1.0, 10.0]):
-        got = close(student, reference, f"soft_{j}", rtol=0, atol=1e-12)
+        got = close(student, reference, f"soft_{j}", rtol=0, atol=1e-12, what=f"soft_threshold(w, {t})")
         if np.any(got[np.abs(w) <= t] != 0.0):
             raise Wrong(f"entries with |w| <= t = {t} are not exactly 0")
     if not np.array_equal(array(student, "soft_0"), w):
@@ -93,15 +99,19 @@ def check_soft(student, reference, inputs):
 
 
 def check_soft_negative(student, reference, inputs):
-    raised(student, "soft_negative", "ValueError")
+    array(student, "soft_valid", inputs["w_soft"].shape, "soft_threshold(w, 0.5), a valid input,")
+    raised(student, "soft_negative", "ValueError", "soft_threshold(w, -0.1)")
 
 
 def check_lasso(student, reference, inputs):
-    for name in ["lasso_0", "lasso_1", "lasso_2", "lasso_scaled"]:
-        got = close(student, reference, name, rtol=0, atol=1e-4)
+    cases = {f"lasso_{j}": f"lasso_ista(X, y, {fraction} lam_max) with X of shape (100, 20)"
+             for j, fraction in enumerate(FRACTIONS)}
+    cases["lasso_scaled"] = "lasso_ista(X, y, 0.2 lam_max) with features of scale 3"
+    for name, what in cases.items():
+        got = close(student, reference, name, rtol=0, atol=1e-4, what=what)
         if not np.array_equal(got == 0, array(reference, name) == 0):
             raise Wrong(f"{name}: its exact zeros differ from the reference's")
-    if np.any(array(student, "lasso_above_max", (20,)) != 0.0):
+    if np.any(array(student, "lasso_above_max", (20,), "lasso_ista(X, y, 1.01 lam_max)") != 0.0):
         raise Wrong("above lam_max the lasso solution is not exactly 0")
 
 
@@ -110,7 +120,7 @@ def check_objective(student, reference, inputs):
     for i, lam in enumerate(OBJECTIVE_LAMS):
         values = []
         for k in ITERATIONS:
-            w = array(student, f"path_{i}_{k}", (30,))
+            w = array(student, f"path_{i}_{k}", (30,), f"lasso_ista(X, y, {lam}, n_iter={k})")
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging iteration
                 r = X @ w - y
                 values.append(0.5 * r @ r + lam * np.abs(w).sum())
@@ -125,8 +135,10 @@ def check_objective(student, reference, inputs):
 
 
 def check_sparsity(student, reference, inputs):
-    for name in ["sparsity_exact", "sparsity_atol", "sparsity_zeros", "sparsity_ones"]:
-        close(student, reference, name, rtol=1e-12, atol=1e-12)
+    cases = {"sparsity_exact": "sparsity(w)", "sparsity_atol": "sparsity(w, atol=0.5)",
+             "sparsity_zeros": "sparsity(np.zeros(7))", "sparsity_ones": "sparsity(np.ones((2, 3)))"}
+    for name, what in cases.items():
+        close(student, reference, name, rtol=1e-12, atol=1e-12, what=what)
 
 
 CHECKS = {

@@ -26,6 +26,7 @@ for k, p in enumerate(params):
     call(f"penalty_{k}", "l2_penalty", p, lam)
 call("penalty_list", "l2_penalty", params, lam)
 call("penalty_tuple", "l2_penalty", tuple(params), lam)
+call("penalty_valid", "l2_penalty", params[0], 1.0)
 call("penalty_negative", "l2_penalty", params, -0.5)
 
 call("grad", "l2_grad", load("w"), lam)
@@ -34,17 +35,8 @@ X, y = load("X"), load("y")
 for j, r in enumerate([0.0, 0.01, 1.0, 25.0]):
     call(f"ridge_{j}", "ridge_fit", X, y, r)
 call("ridge_wide", "ridge_fit", load("Xwide"), load("ywide"), 0.5)
+call("ridge_valid", "ridge_fit", X, y, 0.5)
 call("ridge_negative", "ridge_fit", X, y, -1e-12)
-inverses = (np.linalg.inv, np.linalg.pinv)
-
-def no_inverse(*args, **kwargs):
-    raise RuntimeError("explicit inverse")
-
-np.linalg.inv = np.linalg.pinv = no_inverse
-try:
-    call("ridge_without_inverse", "ridge_fit", X, y, 1.0)
-finally:
-    np.linalg.inv, np.linalg.pinv = inverses
 
 for j, r in enumerate([0.01, 1.0, 30.0]):
     call(f"shrink_{j}", "shrinkage_factors", load("Xs"), r)
@@ -68,48 +60,54 @@ if torch.is_tensor(penalty) and penalty.requires_grad:
 
 
 def check_penalty(student, reference, inputs):
-    for name in ["penalty_0", "penalty_1", "penalty_2", "penalty_list", "penalty_tuple"]:
-        close(student, reference, name, rtol=1e-10, atol=1e-12)
+    for k, shape in enumerate(SHAPES):
+        close(student, reference, f"penalty_{k}", rtol=1e-10, atol=1e-12, what=f"l2_penalty(an array of shape {shape}, lam)")
+    close(student, reference, "penalty_list", rtol=1e-10, atol=1e-12, what="l2_penalty(a list of 3 arrays, lam)")
+    close(student, reference, "penalty_tuple", rtol=1e-10, atol=1e-12, what="l2_penalty(a tuple of 3 arrays, lam)")
 
 
 def check_penalty_negative(student, reference, inputs):
-    raised(student, "penalty_negative", "ValueError")
+    array(student, "penalty_valid", (), "l2_penalty(an array, lam=1), a valid input,")
+    raised(student, "penalty_negative", "ValueError", "l2_penalty(params, lam=-0.5)")
 
 
 def check_grad(student, reference, inputs):
-    close(student, reference, "grad", rtol=1e-12, atol=0)
+    close(student, reference, "grad", rtol=1e-6, atol=1e-12, what="l2_grad(w, lam)")
 
 
 def check_ridge(student, reference, inputs):
-    for j in range(4):
-        close(student, reference, f"ridge_{j}", rtol=1e-6, atol=1e-9)
-    close(student, reference, "ridge_wide", rtol=1e-6, atol=1e-9)
-
-
-def check_ridge_without_inverse(student, reference, inputs):
-    # the cell tests one thing: ridge_fit answers (with the right shape) while
-    # np.linalg.inv and pinv are disabled; whether the answer is right is test_ridge_fit's job
-    array(student, "ridge_without_inverse", (5,))
+    for j, lam in enumerate([0.0, 0.01, 1.0, 25.0]):
+        close(student, reference, f"ridge_{j}", rtol=1e-6, atol=1e-9, what=f"ridge_fit(X, y, {lam}) with X of shape (30, 5)")
+    close(student, reference, "ridge_wide", rtol=1e-6, atol=1e-9, what="ridge_fit(X, y, 0.5) with X of shape (8, 20)")
 
 
 def check_ridge_negative(student, reference, inputs):
-    raised(student, "ridge_negative", "ValueError")
+    array(student, "ridge_valid", (5,), "ridge_fit(X, y, 0.5), a valid input,")
+    raised(student, "ridge_negative", "ValueError", "ridge_fit(X, y, -1e-12)")
 
 
 def check_shrinkage(student, reference, inputs):
-    for j in range(3):
-        close(student, reference, f"shrink_{j}", rtol=1e-8, atol=1e-12)
-    close(student, reference, "shrink_wide", rtol=1e-8, atol=1e-10)
+    cases = [(f"shrink_{j}", f"shrinkage_factors(X, {lam}) with X of shape (20, 6)")
+             for j, lam in enumerate([0.01, 1.0, 30.0])]
+    cases.append(("shrink_wide", "shrinkage_factors(X, 2.0) with X of shape (3, 5), d > n"))
+    for name, what in cases:
+        value = student[name]
+        if isinstance(value, np.ndarray) and np.iscomplexobj(value):
+            raise Wrong(f"{what} returned complex numbers: np.linalg.eigvals does not know that X^T X is "
+                        "symmetric; np.linalg.eigvalsh returns its real eigenvalues")
+        close(student, reference, name, rtol=1e-8, atol=1e-10, what=what)
 
 
 def check_torch(student, reference, inputs):
+    what = "l2_penalty_torch(model, lam) on a model with batch normalization"
     if student["torch_is_tensor"] is not True:
-        raise Wrong("l2_penalty_torch did not return a tensor")
-    close(student, reference, "torch_value", rtol=1e-5, atol=1e-8)
+        raise Wrong(f"{what} did not return a tensor")
+    close(student, reference, "torch_value", rtol=1e-5, atol=1e-8, what=what)
     for name in ["0_weight", "0_bias", "1_weight", "1_bias", "3_weight", "3_bias"]:
-        close(student, reference, f"torch_grad_{name}", rtol=1e-5, atol=1e-6)
+        close(student, reference, f"torch_grad_{name}", rtol=1e-5, atol=1e-6,
+              what=f"the gradient of the penalty with respect to {name.replace('_', '.', 1)}")
     if array(student, "torch_value").shape != ():
-        raise Wrong("l2_penalty_torch did not return a scalar")
+        raise Wrong(f"{what} did not return a scalar")
 
 
 CHECKS = {
@@ -117,7 +115,6 @@ CHECKS = {
     "test_l2_penalty_rejects_negative_lam": check_penalty_negative,
     "test_l2_grad": check_grad,
     "test_ridge_fit": check_ridge,
-    "test_ridge_fit_solves_without_inverse": check_ridge_without_inverse,
     "test_ridge_fit_rejects_negative_lam": check_ridge_negative,
     "test_shrinkage_factors": check_shrinkage,
     "test_l2_penalty_torch": check_torch,

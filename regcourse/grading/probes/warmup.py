@@ -33,11 +33,12 @@ call("negative", "regularized_cost", load("X0"), load("y0"), load("w0"), -1.0)
 def check_cost(student, reference, inputs):
     for k in range(len(CASES)):
         for j in range(len(LAMS)):
-            close(student, reference, f"cost_{k}_{j}", rtol=1e-9, atol=1e-12)
+            close(student, reference, f"cost_{k}_{j}", rtol=1e-9, atol=1e-12,
+                  what=f"regularized_cost(X, y, w, {LAMS[j]}) with X of shape {CASES[k]}")
 
 
 def check_negative(student, reference, inputs):
-    raised(student, "negative", "ValueError")
+    raised(student, "negative", "ValueError", "regularized_cost(X, y, w, -1.0)")
 
 
 CHECKS = {

@@ -5,6 +5,7 @@ import numpy as np
 from ..trusted import Wrong, array, close
 
 STEPS = 100
+SGD_SETTINGS = [(0.1, 0.0), (0.01, 0.5), (1.0, 3.0)]
 SETTINGS = [(1e-2, 0.0, (0.9, 0.999), 1e-8), (3e-3, 0.1, (0.9, 0.999), 1e-8), (1e-2, 1.0, (0.8, 0.99), 1e-6)]
 
 
@@ -63,29 +64,30 @@ except BaseException as exc:
 
 
 def check_sgd(student, reference, inputs):
-    for j in range(3):
-        close(student, reference, f"sgd_{j}", rtol=1e-12, atol=1e-14)
+    for j, (lr, lam) in enumerate(SGD_SETTINGS):
+        close(student, reference, f"sgd_{j}", rtol=1e-12, atol=1e-14, what=f"sgd_l2_step(w, grad, lr={lr}, lam={lam})")
     if not np.array_equal(array(student, "w_after"), inputs["w"]):
-        raise Wrong("a step function changed w in place")
+        raise Wrong("a step function changed w in place: return a new array and leave w unchanged")
 
 
 def check_sgdw(student, reference, inputs):
-    for j in range(3):
-        close(student, reference, f"sgdw_{j}", rtol=1e-12, atol=1e-14)
+    for j, (lr, wd) in enumerate(SGD_SETTINGS):
+        close(student, reference, f"sgdw_{j}", rtol=1e-12, atol=1e-14, what=f"sgdw_step(w, grad, lr={lr}, wd={wd})")
 
 
 def check_init(student, reference, inputs):
     if student["init_t"] != 0 or isinstance(student["init_t"], bool):
-        raise Wrong("the step counter does not start at 0")
+        raise Wrong("init_adam_state's step counter t does not start at 0")
     for name in ["init_m", "init_v"]:
-        if np.any(array(student, name, inputs["w0"].shape) != 0):
-            raise Wrong(f"{name} does not start at zero")
+        if np.any(array(student, name, inputs["w0"].shape, f"init_adam_state(w)'s {name[-1]}") != 0):
+            raise Wrong(f"init_adam_state(w)'s {name[-1]} does not start at zero")
 
 
 def _check_optimizer(function):
     def check(student, reference, inputs):
         for j in range(len(SETTINGS)):
-            close(student, reference, f"{function}_{j}_first", rtol=1e-6, atol=1e-9)
+            close(student, reference, f"{function}_{j}_first", rtol=1e-6, atol=1e-9,
+                  what=f"the first step of {function} (setting {j + 1} of {len(SETTINGS)})")
             expected = array(reference, f"{function}_{j}_final")
             got = array(student, f"{function}_{j}_final", expected.shape)
             err = np.max(np.abs(got - expected) / (np.abs(expected) + 1e-3))

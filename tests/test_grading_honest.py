@@ -1,0 +1,435 @@
+"""Honest work is never accused: a catalogue of submissions a learner could write in good
+faith, each graded with the course's full grader (nbgrader, sandbox, trusted checks).
+
+- Correct alternatives (another reading of the statement, another algorithm) earn full
+  marks, also on 20 fresh sets of the grader's secret inputs.
+- Honest mistakes lose the points of exactly their function's cells, with a message that
+  names the mistake (and, for an error, where in the learner's own code it arose).
+- Shapes of code seen in the wild (conventions of other courses, old Python) are graded
+  like any other answer.
+
+None is ever reported as tampering, and none needs review: the notebook's own tests see
+every mistake here. The last tests show what happens when a notebook test is weaker than
+the grader's check: "needs review", never "tampering".
+"""
+
+import copy
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+
+from fairness import check_mutant, mutant, run_probe_in_process, Mutant
+from regcourse.grading import trusted
+from regcourse.grading.probes import spec
+from regcourse.notebooks import REPO, source_notebook
+
+# test cells, by assignment
+L2_PEN, L2_NEG, RIDGE, SHRINK = ("test_l2_penalty", "test_l2_penalty_rejects_negative_lam", "test_ridge_fit",
+                                 "test_shrinkage_factors")
+L1_PEN, SOFT, SOFT_NEG = "test_l1_penalty", "test_soft_threshold", "test_soft_threshold_rejects_negative_t"
+LASSO, OBJ, SPARSE = "test_lasso_ista", "test_lasso_ista_objective_decreases", "test_sparsity"
+FWD, EVAL, P1, BADP = ("test_dropout_forward", "test_dropout_forward_evaluation", "test_dropout_forward_p_one",
+                       "test_dropout_forward_rejects_bad_p")
+BWD, GEO, MC = "test_dropout_backward", "test_softmax_ensemble_geometric", "test_mc_dropout_predict"
+COST = "test_regularized_cost"
+
+MC_MODES = '''
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.train()
+'''
+RESTORE = '''
+    for m, mode in modes.items():
+        m.train(mode)
+'''
+DROPOUT_CHECKS = '''
+    if not 0 <= p <= 1:
+        raise ValueError("p must be in [0, 1]")
+    x = np.asarray(x, dtype=float)
+    if not train or p == 0:
+        return x.copy(), np.ones_like(x)
+    if p == 1:
+        return np.zeros_like(x), np.zeros_like(x)
+'''
+FORWARD = "def dropout_forward(x, p, rng, train=True):"
+
+
+def answer(name, aid, function, source, loses=(), says="", notes=""):
+    return aid, mutant(name, function, source.strip("\n"), set(loses), says, notes)
+
+
+CORRECT = [
+    answer("penalty of a tuple, by concatenation", "l2", "l2_penalty", '''
+def l2_penalty(params, lam):
+    if lam < 0:
+        raise ValueError("lam < 0")
+    parts = [params] if isinstance(params, np.ndarray) else params
+    flat = np.concatenate([np.ravel(p) for p in parts])
+    return float(lam / 2 * flat @ flat)
+'''),
+    answer("l2_grad in float32", "l2", "l2_grad", '''
+def l2_grad(w, lam):
+    return (lam * w).astype(np.float32)
+'''),
+    answer("ridge by augmented least squares", "l2", "ridge_fit", '''
+def ridge_fit(X, y, lam):
+    if lam < 0:
+        raise ValueError("lam must be >= 0")
+    n, d = X.shape
+    A = np.vstack([X, np.sqrt(lam) * np.eye(d)])
+    b = np.concatenate([y, np.zeros(d)])
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+'''),
+    answer("ridge in the dual form when d > n", "l2", "ridge_fit", '''
+def ridge_fit(X, y, lam):
+    if lam < 0:
+        raise ValueError("lam must be >= 0")
+    n, d = X.shape
+    if d > n and lam > 0:
+        return X.T @ np.linalg.solve(X @ X.T + lam * np.eye(n), y)
+    return np.linalg.solve(X.T @ X + lam * np.eye(d), X.T @ y)
+'''),
+    answer("ridge with inv imported before", "l2", "ridge_fit", '''
+from numpy.linalg import inv
+
+def ridge_fit(X, y, lam):
+    if lam < 0:
+        raise ValueError("lam must be >= 0")
+    return inv(X.T @ X + lam * np.eye(X.shape[1])) @ X.T @ y
+'''),
+    answer("ridge with solve(A, I)", "l2", "ridge_fit", '''
+def ridge_fit(X, y, lam):
+    if lam < 0:
+        raise ValueError("lam must be >= 0")
+    d = X.shape[1]
+    A = X.T @ X + lam * np.eye(d)
+    return np.linalg.solve(A, np.eye(d)) @ (X.T @ y)
+'''),
+    answer("shrinkage from the singular values", "l2", "shrinkage_factors", '''
+def shrinkage_factors(X, lam):
+    s = np.linalg.svd(X, compute_uv=False)
+    sigma = np.zeros(X.shape[1])
+    sigma[:len(s)] = s ** 2
+    return sigma / (sigma + lam)
+'''),
+    answer("FISTA", "l1", "lasso_ista", '''
+def lasso_ista(X, y, lam, n_iter=1000):
+    step = 1.0 / np.linalg.eigvalsh(X.T @ X)[-1]
+    w = z = np.zeros(X.shape[1])
+    t = 1.0
+    for _ in range(n_iter):
+        w_next = soft_threshold(z - step * (X.T @ (X @ z - y)), step * lam)
+        t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        z = w_next + (t - 1) / t_next * (w_next - w)
+        w, t = w_next, t_next
+    return w
+'''),
+    ("weight_decay", Mutant("Adam and AdamW updating w in place", (
+        ("adam_step", '''
+def adam_step(w, grad, state, lr, lam=0.0, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    g = grad + lam * w
+    state["t"] += 1
+    state["m"] *= b1
+    state["m"] += (1 - b1) * g
+    state["v"] *= b2
+    state["v"] += (1 - b2) * g * g
+    m_hat = state["m"] / (1 - b1 ** state["t"])
+    v_hat = state["v"] / (1 - b2 ** state["t"])
+    w -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w'''.strip("\n")),
+        ("adamw_step", '''
+def adamw_step(w, grad, state, lr, wd=0.0, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    w *= 1 - lr * wd
+    state["t"] += 1
+    state["m"] = b1 * state["m"] + (1 - b1) * grad
+    state["v"] = b2 * state["v"] + (1 - b2) * grad ** 2
+    m_hat = state["m"] / (1 - b1 ** state["t"])
+    v_hat = state["v"] / (1 - b2 ** state["t"])
+    w -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w'''.strip("\n"))), frozenset(), "")),
+    answer("MC dropout as one batched pass", "dropout", "mc_dropout_predict", '''
+def mc_dropout_predict(model, x, k):''' + MC_MODES + '''    try:
+        with torch.no_grad():
+            xs = x.repeat(k, *([1] * (x.ndim - 1)))
+            probs = torch.softmax(model(xs), dim=-1)
+            return probs.reshape(k, x.shape[0], -1).mean(dim=0)
+    finally:''' + RESTORE.replace("\n    ", "\n        ")),
+    answer("dropout written for a keep probability and a parameter dict", "dropout", "dropout_forward", '''
+def dropout_forward(x, p, rng, train=True):
+    # the layer of another course, called with its own conventions: keep probability, a mode
+    dropout_param = {"p": 1 - p, "mode": "train" if train else "test"}
+    keep, mode = dropout_param["p"], dropout_param["mode"]
+    if not 0 <= keep <= 1:
+        raise ValueError("the keep probability must be in [0, 1]")
+    if mode == "train":
+        mask = np.zeros(x.shape) if keep == 0 else (rng.random(x.shape) < keep) / keep
+        out = x * mask
+    else:
+        mask = np.ones(x.shape)
+        out = x
+    return out, mask
+'''),
+]
+
+MISTAKES = [
+    answer("warm-up with the mean of the squares", "warmup", "regularized_cost", '''
+def regularized_cost(X, y, w, lam):
+    if lam < 0:
+        raise ValueError("lam < 0")
+    r = X @ w - y
+    return float(np.mean(r ** 2) + 0.5 * lam * w @ w)
+''', {COST}, "mean of the squared residuals"),
+    answer("penalty for lists only", "l2", "l2_penalty", '''
+def l2_penalty(params, lam):
+    if lam < 0:
+        raise ValueError("lam < 0")
+    if isinstance(params, list):
+        return float(sum(0.5 * lam * np.sum(p ** 2) for p in params))
+    return float(0.5 * lam * np.sum(params ** 2))
+''', {L2_PEN}, "tuple"),
+    answer("np.ndim of a list of arrays", "l2", "l2_penalty", '''
+def l2_penalty(params, lam):
+    if lam < 0:
+        raise ValueError("lam < 0")
+    arrays = [params] if np.ndim(params) > 0 and isinstance(params, np.ndarray) else list(params)
+    return float(sum(0.5 * lam * np.sum(np.square(a)) for a in arrays))
+''', {L2_PEN, L2_NEG}, "in your function l2_penalty, cell `l2_penalty`, line 4"),
+    answer("a norm that raises ValueError for every 1-D input", "l2", "l2_penalty", '''
+def l2_penalty(params, lam):
+    if lam < 0:
+        raise ValueError("lam < 0")
+    if isinstance(params, np.ndarray):
+        params = [params]
+    return float(0.5 * lam * sum(np.linalg.norm(p, 'fro') ** 2 for p in params))
+''', {L2_PEN, L2_NEG}, "for a valid input"),
+    answer("ridge in the dual form only", "l2", "ridge_fit", '''
+def ridge_fit(X, y, lam):
+    if lam < 0:
+        raise ValueError("lam must be >= 0")
+    return X.T @ np.linalg.solve(X @ X.T + lam * np.eye(X.shape[0]), y)
+''', {RIDGE}, "lam = 0"),
+    answer("shrinkage with np.linalg.eigvals", "l2", "shrinkage_factors", '''
+def shrinkage_factors(X, lam):
+    sigma = np.sort(np.linalg.eigvals(X.T @ X))[::-1]
+    return sigma / (sigma + lam)
+''', {SHRINK}, "eigvalsh"),
+    answer("shrinkage with n factors when d > n", "l2", "shrinkage_factors", '''
+def shrinkage_factors(X, lam):
+    s = np.linalg.svd(X, compute_uv=False) ** 2
+    return s / (s + lam)
+''', {SHRINK}, "d = 5 > n = 3"),
+    answer("l1 penalty for lists only", "l1", "l1_penalty", '''
+def l1_penalty(params, lam):
+    if lam < 0:
+        raise ValueError("lam < 0")
+    if isinstance(params, list):
+        return float(sum(lam * np.sum(np.abs(p)) for p in params))
+    return float(lam * np.sum(np.abs(params)))
+''', {L1_PEN}, "tuple"),
+    answer("an IndexError inside soft_threshold", "l1", "soft_threshold", '''
+def soft_threshold(w, t):
+    if t < 0:
+        raise ValueError("t < 0")
+    out = np.sign(w) * np.maximum(np.abs(w) - t, 0.0)
+    return out.reshape(w.shape[0], -1, 1)[:, :, 2]
+''', {SOFT, SOFT_NEG, LASSO, OBJ}, "your function soft_threshold, cell `soft_threshold`, line 5: `return out.reshape"),
+    answer("a syntax error in lasso_ista", "l1", "lasso_ista", '''
+def lasso_ista(X, y, lam, n_iter=1000):
+    step = 1.0 / np.linalg.eigvalsh(X.T @ X)[-1]
+    w = np.zeros(X.shape[1]
+    for _ in range(n_iter):
+        w = soft_threshold(w - step * (X.T @ (X @ w - y)), step * lam)
+    return w
+''', {LASSO, OBJ}, "stopped with SyntaxError", notes="cell `lasso_ista` stopped with SyntaxError"),
+    answer("fixed number of kept units", "dropout", "dropout_forward", FORWARD + DROPOUT_CHECKS + '''
+    keep = int(round((1 - p) * x.size))
+    flat = np.zeros(x.size)
+    flat[rng.permutation(x.size)[:keep]] = 1 / (1 - p)
+    mask = flat.reshape(x.shape)
+    return x * mask, mask
+''', {FWD}, "keep each unit independently"),
+    answer("global np.random instead of rng", "dropout", "dropout_forward", FORWARD + DROPOUT_CHECKS + '''
+    mask = (np.random.rand(*x.shape) >= p) / (1 - p)
+    return x * mask, mask
+''', {FWD}, "generator rng"),
+    answer("a correct backward beside a missing forward", "dropout", "dropout_forward", FORWARD + '''
+    raise NotImplementedError()
+''', {FWD, EVAL, P1, BADP}, "NotImplementedError"),
+    answer("p = 1 handled, no ValueError", "dropout", "dropout_forward", FORWARD + '''
+    x = np.asarray(x, dtype=float)
+    if not train or p == 0:
+        return x.copy(), np.ones_like(x)
+    if p == 1:
+        return np.zeros_like(x), np.zeros_like(x)
+    mask = (rng.random(x.shape) >= p) / (1 - p)
+    return x * mask, mask
+''', {BADP}, "raise ValueError"),
+    answer("Python's ZeroDivisionError at p = 1", "dropout", "dropout_forward", FORWARD + '''
+    if not 0 <= p <= 1:
+        raise ValueError("p must be in [0, 1]")
+    x = np.asarray(x, dtype=float)
+    if not train:
+        return x.copy(), np.ones_like(x)
+    scale = 1 / (1 - p)
+    mask = (rng.random(x.shape) >= p) * scale
+    return x * mask, mask
+''', {P1}, "with p = 1 dropout_forward divided by zero (ZeroDivisionError)"),
+    answer("backward that halves the gradient", "dropout", "dropout_backward", '''
+def dropout_backward(dout, mask):
+    return 0.5 * dout * mask
+''', {BWD}, "returned [[1. 0.] [0. 4.]], expected [[2, 0], [0, 8]]"),
+    answer("geometric ensemble by the weight-scaling formula", "dropout", "softmax_ensemble_geometric", '''
+def softmax_ensemble_geometric(W, b, x, p):
+    return softmax((1 - p) * W @ x + b)
+''', {GEO}, "never called all_masks"),
+    answer("MC dropout averaging the logits", "dropout", "mc_dropout_predict", '''
+def mc_dropout_predict(model, x, k):''' + MC_MODES + '''    with torch.no_grad():
+        logits = torch.stack([model(x) for _ in range(k)]).mean(dim=0)''' + RESTORE + '''    return torch.softmax(logits, dim=-1)
+''', {MC}, "not the logits"),
+    answer("MC dropout with one pass whatever k", "dropout", "mc_dropout_predict", '''
+def mc_dropout_predict(model, x, k):''' + MC_MODES + '''    with torch.no_grad():
+        out = torch.softmax(model(x), dim=-1)''' + RESTORE + '''    return out
+''', {MC}, "average k stochastic passes"),
+    answer("MC dropout restoring only the top-level mode", "dropout", "mc_dropout_predict", '''
+def mc_dropout_predict(model, x, k):
+    was = model.training
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.train()
+    with torch.no_grad():
+        out = torch.stack([torch.softmax(model(x), dim=-1) for _ in range(k)]).mean(dim=0)
+    model.train(was)
+    return out
+''', {MC}, "restore each module's own mode"),
+    answer("MC dropout with gradients", "dropout", "mc_dropout_predict", '''
+def mc_dropout_predict(model, x, k):''' + MC_MODES + '''    out = torch.stack([torch.softmax(model(x), dim=-1) for _ in range(k)]).mean(dim=0)''' + RESTORE + '''    return out
+''', {MC}, "torch.no_grad()"),
+]
+
+IN_THE_WILD = [
+    answer("forward that divides by p", "dropout", "dropout_forward", FORWARD + '''
+    if not 0 <= p <= 1:
+        raise ValueError("p")
+    if not train:
+        return x, np.ones_like(x)
+    if p == 1:
+        return np.zeros_like(x), np.zeros_like(x)
+    mask = (rng.random(x.shape) >= p) / max(p, 1e-12)
+    return x * mask, mask
+''', {FWD, EVAL}, "1/(1-p)"),
+    answer("vanilla dropout, scaled at evaluation", "dropout", "dropout_forward", FORWARD + '''
+    if not 0 <= p <= 1:
+        raise ValueError("p")
+    if not train:
+        return x * (1 - p), np.full_like(x, 1 - p)
+    mask = (rng.random(x.shape) >= p).astype(float)
+    return x * mask, mask
+''', {FWD, EVAL}, "inverted dropout"),
+    answer("a Python 2 print statement", "l1", "sparsity", '''
+def sparsity(w, atol=0.0):
+    print "computing the sparsity"
+    return float(np.mean(np.abs(w) <= atol))
+''', {SPARSE}, "Missing parentheses in call to 'print'", notes="cell `sparsity` stopped with SyntaxError"),
+    answer("a validation that raises for everything", "l1", "soft_threshold", '''
+def soft_threshold(w, t):
+    raise ValueError("not done yet")
+''', {SOFT, SOFT_NEG, LASSO, OBJ}, "for a valid input"),
+]
+
+CATALOGUE = CORRECT + MISTAKES + IN_THE_WILD
+
+
+def test_the_catalogue_covers_each_kind():
+    assert len(CORRECT) >= 10 and len(MISTAKES) >= 15 and len(IN_THE_WILD) >= 4
+    assert all(not m.loses for _, m in CORRECT) and all(m.loses for _, m in MISTAKES + IN_THE_WILD)
+
+
+@pytest.mark.parametrize("aid, m", CATALOGUE, ids=[str(m) for _, m in CATALOGUE])
+def test_honest_submission_scores_exactly_what_it_earned(aid, m, grader, tmp_path):
+    result = check_mutant(grader, aid, m, tmp_path)
+    assert result.status == "graded"
+
+
+@pytest.mark.parametrize("aid, m", CORRECT, ids=[str(m) for _, m in CORRECT])
+def test_correct_alternative_passes_the_trusted_checks_over_20_secret_seeds(aid, m, tmp_path):
+    """The grader's inputs change with every grading: a correct answer passes them all."""
+    notebook = tmp_path / f"{aid}.ipynb"
+    nbformat.write(m.notebook(aid), notebook)
+    for seed in range(20):
+        inputs = spec(aid).make_inputs(np.random.default_rng(1000 + seed))
+        student = run_probe_in_process(notebook, aid, inputs, tmp_path / f"s{seed}")
+        reference = run_probe_in_process(source_notebook(aid), aid, inputs, tmp_path / f"r{seed}")
+        checks = trusted.verdicts(aid, student, reference, inputs)
+        assert not checks.forged and checks.finished, (seed, checks)
+        failed = {gid: why for gid, why in checks.failed.items() if why is not None}
+        assert not failed, f"{m.name}, seed {seed}: {failed}"
+
+
+# -- a notebook test weaker than the grader's check -------------------------------------------
+
+MC_LOGITS = next(m for _, m in MISTAKES if m.name == "MC dropout averaging the logits")
+
+
+@pytest.fixture(scope="module")
+def weak_source(tmp_path_factory):
+    """A copy of solutions/ whose MC test checks only the shape of the result: a mistake in
+    the values passes it, and only the grader's independent check can see it."""
+    root = tmp_path_factory.mktemp("weak") / "solutions"
+    shutil.copytree(REPO / "solutions", root)
+    path = root / "dropout" / "dropout.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == MC)
+    cell.source = ("model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 3))\n"
+                   "assert tuple(mc_dropout_predict(model, torch.randn(5, 4), 3).shape) == (5, 3)")
+    nbformat.write(nb, str(path))
+    return root
+
+
+def test_a_weak_notebook_test_leads_to_review_never_to_tampering(weak_source, tmp_path):
+    """The learner's MC average of logits passes the weakened test; the grader's check on
+    fresh inputs sees the mistake: the cell scores 0 and needs review, with words that
+    teach, in the table, the JSON and the feedback page."""
+    notebook = tmp_path / "dropout.ipynb"
+    nbformat.write(MC_LOGITS.notebook("dropout"), notebook)
+    done = subprocess.run([sys.executable, "-m", "regcourse.cli", "grade", str(notebook), "--json",
+                           "--source", str(weak_source)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    items = {i["grade_id"]: i for i in report["items"]}
+    assert report["status"] == "needs review" and not report["tampering"]
+    assert items[MC]["verdict"] == "needs review" and items[MC]["score"] == 0
+    assert "average the probabilities of the passes, not the logits" in items[MC]["message"]
+    assert all(i["verdict"] == "passed" for gid, i in items.items() if gid != MC)
+    assert report["score"] == report["max_score"] - items[MC]["max_score"]
+    page = open(report["feedback"]).read()
+    assert "Needs review" in page and "Tampering" not in page
+    table = subprocess.run([sys.executable, "-m", "regcourse.cli", "grade", str(notebook),
+                            "--source", str(weak_source)], capture_output=True, text=True, timeout=600)
+    assert "needs review: test_mc_dropout_predict" in table.stdout and "TAMPERING" not in table.stdout
+
+
+def test_a_class_lists_review_apart_from_tampering(weak_source, tmp_path):
+    import submissions as sub
+    from regcourse.grading.classroom import grade_class
+    from regcourse.grading.course import Course
+
+    course = Course.create(tmp_path / "course", weak_source, REPO / "nbgrader_config.py", ["dropout"])
+    for student, nb in {"honest": MC_LOGITS.notebook("dropout"), "right": sub.solution("dropout")}.items():
+        sub.write(copy.deepcopy(nb), course.root / "submitted" / student / "dropout" / "dropout.ipynb")
+    results = {r.student: r for r in grade_class(course.root, "dropout", jobs=1, progress=None)}
+    assert results["honest"].status == "needs review" and results["right"].status == "graded"
+    with open(course.root / "grades.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert rows["honest"]["status"] == "needs review" and rows["right"]["status"] == "graded"
+    assert "test_mc_dropout_predict" in rows["honest"]["needs review"] and not rows["honest"]["tampering"]
