@@ -74,7 +74,8 @@ def check_mutant(grader, assignment: str, m: Mutant, tmp_path):
 
 def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
     """The grader's probe on ``notebook``'s code, in this process (as the reference run
-    does), on ``inputs``, in ``folder``: the Outputs."""
+    does, but skipping cells that fail, as a kernel would), on ``inputs``, in ``folder``:
+    the Outputs."""
     import os
 
     from regcourse.grading import trusted
@@ -83,7 +84,7 @@ def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
     here = os.getcwd()
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            trusted.run_reference(str(notebook), assignment, str(folder))  # it moves into folder
+            trusted.run_reference(str(notebook), assignment, str(folder), keep_going=True)  # it moves into folder
     finally:
         os.chdir(here)
     return trusted.Outputs(folder / trusted.OUT_DIR)

@@ -361,19 +361,34 @@ def test_honest_submission_scores_exactly_what_it_earned(aid, m, grader, tmp_pat
     assert result.status == "graded"
 
 
-@pytest.mark.parametrize("aid, m", CORRECT, ids=[str(m) for _, m in CORRECT])
-def test_correct_alternative_passes_the_trusted_checks_over_20_secret_seeds(aid, m, tmp_path):
-    """The grader's inputs change with every grading: a correct answer passes them all."""
+@pytest.fixture(scope="module")
+def reference_outputs(tmp_path_factory):
+    """The reference run of the probe on 20 secret seeds per assignment, computed once."""
+    cache = {}
+
+    def outputs(aid, seed):
+        if (aid, seed) not in cache:
+            inputs = spec(aid).make_inputs(np.random.default_rng(1000 + seed))
+            folder = tmp_path_factory.mktemp(f"reference-{aid}-{seed}")
+            cache[aid, seed] = inputs, run_probe_in_process(source_notebook(aid), aid, inputs, folder)
+        return cache[aid, seed]
+    return outputs
+
+
+@pytest.mark.parametrize("aid, m", CATALOGUE, ids=[str(m) for _, m in CATALOGUE])
+def test_over_20_secret_seeds_the_trusted_checks_fail_only_what_the_tests_fail(aid, m, reference_outputs, tmp_path):
+    """The grader's inputs change with every grading. On 20 of them, a correct answer passes
+    every check, and a mistake fails no check whose notebook test it passes: no honest
+    submission is ever sent for review, let alone called tampering."""
     notebook = tmp_path / f"{aid}.ipynb"
     nbformat.write(m.notebook(aid), notebook)
     for seed in range(20):
-        inputs = spec(aid).make_inputs(np.random.default_rng(1000 + seed))
+        inputs, reference = reference_outputs(aid, seed)
         student = run_probe_in_process(notebook, aid, inputs, tmp_path / f"s{seed}")
-        reference = run_probe_in_process(source_notebook(aid), aid, inputs, tmp_path / f"r{seed}")
         checks = trusted.verdicts(aid, student, reference, inputs)
         assert not checks.forged and checks.finished, (seed, checks)
         failed = {gid: why for gid, why in checks.failed.items() if why is not None}
-        assert not failed, f"{m.name}, seed {seed}: {failed}"
+        assert set(failed) <= m.loses, f"{m.name}, seed {seed}: {failed}"
 
 
 # -- a notebook test weaker than the grader's check -------------------------------------------

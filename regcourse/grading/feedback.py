@@ -17,6 +17,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..notebooks import nbgrader_meta
 from .report import Result
+from .tracebacks import where
 
 # nbgrader's default feedback steps, and the two that keep hidden tests hidden
 DEFAULT_STEPS = ["nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
@@ -25,16 +26,20 @@ REPORT_CELL = "regcourse-grading-report"
 
 
 class HideTestDetails(NbGraderPreprocessor):
-    """Reduce the error output of graded test cells to the error message alone."""
+    """Reduce the error output of graded test cells to the error message, and the frames
+    of the learner's own cells where the error arose (never the test's lines)."""
 
-    def preprocess_cell(self, cell, resources, cell_index):
-        meta = nbgrader_meta(cell)
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+                continue
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":
                     message = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".rstrip(": ")
-                    out["traceback"] = [message, "(the traceback is not shown: it would reveal the hidden tests)"]
-        return cell, resources
+                    out["traceback"] = [message + where(out, nb),
+                                        "(the test's own lines are not shown: they would reveal the hidden tests)"]
+        return nb, resources
 
 
 def report_markdown(result: Result) -> str:

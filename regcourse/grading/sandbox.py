@@ -50,8 +50,11 @@ LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-loc
 MARKER = "REGCOURSE_SANDBOX_TOKEN"
 # Environment variables the kernel keeps; everything else (the grader's own settings,
 # NBGRADER_EXECUTION, tokens) is dropped.
-KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED")
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED")
+# One thread per kernel: the exercises' arrays and models are tiny, and kernels graded side
+# by side (with the reference run) would otherwise oversubscribe the cores, where OpenMP's
+# busy waiting makes a 0.5 s cell take 10 s. It also makes every grading compute alike.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ def require_private(*paths: Path) -> None:
 def _sandbox_env(folder: str, token: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(HOME=folder, TMPDIR=folder, MPLCONFIGDIR=folder, IPYTHONDIR=str(Path(folder) / ".ipython"),
-               JUPYTER_RUNTIME_DIR=folder, PYTHONNOUSERSITE="1", MPLBACKEND="Agg")
+               JUPYTER_RUNTIME_DIR=folder, PYTHONNOUSERSITE="1", MPLBACKEND="Agg", **ONE_THREAD)
     if token:
         env[MARKER] = token
     return env

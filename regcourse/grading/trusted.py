@@ -346,19 +346,28 @@ def reference_outputs(source_notebook: Path, assignment: str, folder: Path) -> s
 
     ``folder`` holds ``probe-in/``; the reference outputs land in ``folder/probe-out``.
     """
+    from .sandbox import ONE_THREAD
+
     return subprocess.Popen([sys.executable, "-m", "regcourse.grading.trusted", str(source_notebook),
                              assignment, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=folder, env={**os.environ, "MPLBACKEND": "Agg"})
+                            cwd=folder, env={**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD})
 
 
-def run_reference(source_notebook: str, assignment: str, folder: str) -> None:
-    """Entry point of the reference process: solution cells, then the probe, in ``folder``."""
+def run_reference(source_notebook: str, assignment: str, folder: str, keep_going: bool = False) -> None:
+    """Entry point of the reference process: solution cells, then the probe, in ``folder``.
+
+    With ``keep_going`` a cell that fails is skipped, as a kernel would (for running
+    the probe on other notebooks than the solutions, in tests)."""
     from .probes import spec
 
     os.chdir(folder)
     namespace: dict = {"__name__": "__main__"}
     for source in code_cells_without_tests(read(source_notebook)):
-        exec(compile(source, "solution", "exec"), namespace)
+        try:
+            exec(compile(source, "solution", "exec"), namespace)
+        except Exception:
+            if not keep_going:
+                raise
     exec(compile(probe_source(spec(assignment).BODY), "probe", "exec"), namespace)
 
 
