@@ -353,13 +353,37 @@ def _sandbox_processes_left_behind() -> list[int]:
             continue
         if env.get(b"HOME") and os.path.isdir(env[b"HOME"]):
             continue  # a kernel of a grading still running
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            continue
+        if state == "Z":
+            continue  # dead already: only its exit status waits for its parent
         left.append(pid)
     return left
 
 
+def _describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            command = f.read().replace(b"\0", b" ").decode(errors="replace")[:200]
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return f"{pid} (state {fields[0]}, parent {fields[1]}, uid {uid_of(pid)}): {command}"
+    except OSError:
+        return f"{pid} (gone)"
+
+
 def test_nothing_is_left_running(graded):
-    left = _sandbox_processes_left_behind()
-    assert not left, f"processes of the submissions are still running: {left}"
+    import time
+
+    for _ in range(20):   # a process killed a moment ago may still be on its way out
+        left = _sandbox_processes_left_behind()
+        if not left:
+            break
+        time.sleep(0.25)
+    assert not left, "processes of the submissions are still running: " + "; ".join(map(_describe, left))
 
 
 @pytest.mark.skipif(not sandbox.is_root(), reason="kernels run as other users only when grading as root")
