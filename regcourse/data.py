@@ -9,39 +9,47 @@ import numpy as np
 
 
 class Split(NamedTuple):
-    """A train/test split as numpy arrays (features float32, labels int64)."""
+    """A train/test split as numpy arrays (features float32, labels int64), with an
+    optional validation set for choosing hyperparameters (the test set is for the end)."""
 
     X_train: np.ndarray
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
 
 def digits_split(n_train: int | None = None, n_test: int | None = None, seed: int = 0,
-                 standardize: bool = True) -> Split:
+                 standardize: bool = True, n_val: int = 0) -> Split:
     """scikit-learn's 8x8 digits (1797 images, 10 classes), shuffled and split.
 
-    ``n_train`` images go to training (default: half of them) and ``n_test`` of the
-    rest to testing (default: all the rest). With ``standardize`` the pixels are
-    centred and scaled with the *training* set's statistics only.
+    ``n_train`` images go to training (default: half of them), ``n_val`` of the rest to
+    validation (default: none) and ``n_test`` of the rest to testing (default: all the
+    rest). With ``standardize`` the pixels are centred and scaled with the *training*
+    set's statistics only.
     """
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
     n = len(y)
     n_train = n // 2 if n_train is None else n_train
-    n_test = n - n_train if n_test is None else n_test
-    if n_train < 1 or n_test < 1 or n_train + n_test > n:
-        raise ValueError(f"need 1 <= n_train, 1 <= n_test and n_train + n_test <= {n}, "
-                         f"got n_train={n_train}, n_test={n_test}")
+    n_test = n - n_train - n_val if n_test is None else n_test
+    if n_train < 1 or n_test < 1 or n_val < 0 or n_train + n_val + n_test > n:
+        raise ValueError(f"need 1 <= n_train, 1 <= n_test, 0 <= n_val and n_train + n_val + n_test <= {n}, "
+                         f"got n_train={n_train}, n_val={n_val}, n_test={n_test}")
     order = np.random.default_rng(seed).permutation(n)
-    train, test = order[:n_train], order[n_train:n_train + n_test]
+    train, val = order[:n_train], order[n_train:n_train + n_val]
+    test = order[n_train + n_val:n_train + n_val + n_test]
     X = X.astype(np.float32)
     if standardize:
         mean = X[train].mean(axis=0)
         std = X[train].std(axis=0) + 1.0  # +1: constant border pixels stay finite
         X = (X - mean) / std
-    return Split(X[train], y[train].astype(np.int64), X[test], y[test].astype(np.int64))
+    y = y.astype(np.int64)
+    if n_val:
+        return Split(X[train], y[train], X[test], y[test], X[val], y[val])
+    return Split(X[train], y[train], X[test], y[test])
 
 
 def noisy_sine(n: int, noise: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

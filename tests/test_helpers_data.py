@@ -32,11 +32,24 @@ def test_digits_split_is_seeded():
     assert not np.array_equal(a.y_train, c.y_train)
 
 
+def test_digits_validation_set_is_separate_and_the_test_set_unchanged():
+    plain = data.digits_split(n_train=300, n_test=200, seed=2)
+    split = data.digits_split(n_train=300, n_val=150, n_test=200, seed=2)
+    assert split.X_val.shape == (150, 64) and split.y_val.shape == (150,)
+    np.testing.assert_array_equal(split.X_train, plain.X_train)
+    rows = {tuple(r) for r in split.X_train} | {tuple(r) for r in split.X_test}
+    assert not {tuple(r) for r in split.X_val} & rows   # no image is in two sets
+    assert plain.X_val is None
+    assert len(data.digits_split(n_train=500, n_val=300, seed=0).y_test) == 1797 - 800
+
+
 def test_digits_split_rejects_impossible_sizes():
     with pytest.raises(ValueError, match="n_train"):
         data.digits_split(n_train=1700, n_test=200)
     with pytest.raises(ValueError):
         data.digits_split(n_train=0)
+    with pytest.raises(ValueError, match="n_val"):
+        data.digits_split(n_train=1000, n_val=900)
 
 
 def test_noisy_sine_is_seeded_and_noisy():
