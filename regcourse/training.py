@@ -19,6 +19,8 @@ class History:
     loss: list[float] = field(default_factory=list)       # mean training objective (data + penalty)
     train_acc: list[float] = field(default_factory=list)  # accuracy on the whole training set
     test_acc: list[float] = field(default_factory=list)   # accuracy on the test set
+    val_loss: list[float] = field(default_factory=list)   # cross-entropy on the validation set, if any
+    val_acc: list[float] = field(default_factory=list)    # accuracy on the validation set, if any
 
     @property
     def gap(self) -> float:
@@ -79,6 +81,7 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
           optimizer: torch.optim.Optimizer | None = None,
           penalty: Callable[[nn.Module], torch.Tensor] | None = None,
           after_step: Callable[[nn.Module], None] | None = None,
+          after_epoch: Callable[[nn.Module, History], None] | None = None,
           seed: int = 0) -> History:
     """Train ``model`` on ``split`` with mini-batch cross-entropy and return its history.
 
@@ -86,8 +89,11 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
     ``weight_decay`` on *all* parameters; pass your own to choose parameter groups.
     ``penalty(model)``, if given, is added to every mini-batch loss (for example an
     explicit L2 or L1 term). ``after_step(model)``, if given, runs after every optimizer
-    step (for example a proximal step that soft-thresholds the weights). The batch
-    order depends only on ``seed``.
+    step (for example a proximal step that soft-thresholds the weights). When ``split``
+    has a validation set, the validation loss and accuracy are recorded every epoch;
+    ``after_epoch(model, history)``, if given, runs after each epoch's records (for
+    example to keep the weights of the best epoch: early stopping). The batch order
+    depends only on ``seed``.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
@@ -116,4 +122,20 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
         history.loss.append(total / count)
         history.train_acc.append(accuracy(model, split.X_train, split.y_train))
         history.test_acc.append(accuracy(model, split.X_test, split.y_test))
+        if split.X_val is not None:
+            history.val_loss.append(mean_loss(model, split.X_val, split.y_val))
+            history.val_acc.append(accuracy(model, split.X_val, split.y_val))
+        if after_epoch is not None:
+            after_epoch(model, history)
     return history
+
+
+@torch.no_grad()
+def mean_loss(model: nn.Module, X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
+    """Mean cross-entropy of ``model`` on ``X, y``, in evaluation mode (mode restored)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return nn.functional.cross_entropy(model(torch.as_tensor(X)), torch.as_tensor(y)).item()
+    finally:
+        model.train(was_training)

@@ -99,3 +99,15 @@ def test_after_step_runs_after_every_optimizer_step(split):
     net = mlp([64, 16, 10], seed=0)
     train(net, split, epochs=2, batch_size=50, seed=0, after_step=zero_first_weight)
     assert len(steps) == 2 * 4 and net[0].weight[0, 0].item() == 0.0
+
+
+def test_validation_is_recorded_and_after_epoch_sees_it():
+    split = digits_split(n_train=120, n_val=60, n_test=60, seed=0)
+    seen = []
+    history = train(mlp([64, 16, 10], seed=0), split, epochs=3, lr=0.1,
+                    after_epoch=lambda model, h: seen.append(len(h.val_loss)))
+    assert seen == [1, 2, 3] and len(history.val_acc) == 3
+    assert history.val_loss[-1] < history.val_loss[0]   # it learns something in three epochs
+    assert 0.0 <= min(history.val_acc) <= max(history.val_acc) <= 1.0
+    plain = train(mlp([64, 16, 10], seed=0), digits_split(n_train=120, seed=0), epochs=1)
+    assert plain.val_loss == [] and plain.val_acc == []
