@@ -13,6 +13,9 @@ from regcourse.notebooks import REPO  # noqa: E402
 from regcourse.release import assignment_ids  # noqa: E402
 
 ASSIGNMENTS = assignment_ids(REPO / "solutions")
+# The longest line a lesson's code may have: what the site shows without scrolling in
+# the content column of a 1280-pixel-wide page (test_site_browser measures it).
+LESSON_CODE_WIDTH = 88
 
 
 @pytest.fixture(scope="session")

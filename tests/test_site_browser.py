@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from conftest import REPO, toc_files
+from conftest import LESSON_CODE_WIDTH, REPO, toc_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -157,6 +157,24 @@ def test_page_in_the_browser(name, site, browser, built_site):
                 f"{name}: no download link to the notebook"
             for launch in ("mybinder.org", "colab.research.google.com"):
                 assert page.locator(f"a[href*='{launch}']").count() > 0, f"{name}: no {launch} launch button"
+
+        # code cells show their longest allowed line whole, and no line of theirs scrolls
+        if (REPO / f"{name}.ipynb").exists():
+            code = page.evaluate("""() => {
+                const blocks = [...document.querySelectorAll('div.cell_input div.highlight pre')];
+                const probe = document.createElement('span');
+                probe.textContent = 'x'.repeat(100);
+                blocks[0].appendChild(probe);
+                const charWidth = probe.getBoundingClientRect().width / 100;
+                probe.remove();
+                const style = getComputedStyle(blocks[0]);
+                const room = blocks[0].clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                return {fits: Math.floor(room / charWidth),
+                        scrolling: blocks.filter(b => b.scrollWidth > b.clientWidth + 1).length};
+            }""")
+            assert code["fits"] >= LESSON_CODE_WIDTH, \
+                f"{name}: a code cell shows {code['fits']} characters per line, not {LESSON_CODE_WIDTH}"
+            assert code["scrolling"] == 0, f"{name}: {code['scrolling']} code cell(s) scroll sideways"
 
         page.screenshot(path=str(SCREENSHOTS / f"{shot}-desktop.png"), full_page=True)
 
