@@ -19,10 +19,19 @@ c.Execute.timeout = 30
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows the points and each failing test's message, never the hidden tests:
-# ClearHiddenTests removes them from the cells, HideTestDetails from the tracebacks.
+# ClearHiddenTests removes them from the cells, HideTestDetails from the tracebacks;
+# RemoveRubrics takes out the written answers' rubrics, which only graders see, and
+# RenderMathOffline draws the equations as MathML, so the page needs no network.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
     "regcourse.grading.feedback.HideTestDetails",
+    "regcourse.grading.feedback.RemoveRubrics",
+    "regcourse.grading.feedback.RenderMathOffline",
 ]
+# nbgrader's feedback page without MathJax from a CDN: the course's template folder,
+# searched first, replaces only the macro that would load it.
+from regcourse.grading.feedback import template_dirs  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = template_dirs()

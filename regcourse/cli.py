@@ -1,6 +1,6 @@
 """The ``regcourse`` command.
 
-    regcourse grade NOTEBOOK [--assignment ID] [--json] [--feedback DIR]
+    regcourse grade NOTEBOOK [--assignment ID] [--json] [--hint] [--feedback DIR]
     regcourse autograde ASSIGNMENT [--jobs N] [--course DIR]
     regcourse sandbox setup|remove [--record FILE]
 
@@ -63,12 +63,18 @@ def cmd_grade(args) -> int:
                          f"(known: {', '.join(sorted(grader.known))})")
         run = grader.grade(path, assignment, args.student)
         feedback_dir = Path(args.feedback) if args.feedback else path.resolve().parent
-        page = write_feedback(run, feedback_dir / f"{path.stem}-feedback.html")
+        page = write_feedback(run, feedback_dir / f"{path.stem}-feedback.html", hints=args.hint)
         if args.json:
-            print(json.dumps({**run.result.to_json(), "feedback": str(page)}, indent=2))
+            report = run.result.to_json()
+            if not args.hint:   # the likely causes are the second tier: only when asked for
+                for item in report["items"]:
+                    item["hint"] = ""
+            print(json.dumps({**report, "feedback": str(page)}, indent=2))
         else:
             print(f"{path}: assignment {assignment}")
-            print(run.result.table())
+            print(run.result.table(hints=args.hint))
+            if not args.hint and any(i.hint for i in run.result.items):
+                print("stuck? grade again with --hint to see the likely cause of each lost point")
             print(f"feedback: {page}")
         return 0
     finally:
@@ -133,6 +139,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("notebook")
     g.add_argument("--assignment", help="assignment id (default: from the file name or its cells)")
     g.add_argument("--json", action="store_true", help="print the result as JSON")
+    g.add_argument("--hint", action="store_true",
+                   help="also show the likely cause of each lost point (after a first try without)")
     g.add_argument("--feedback", metavar="DIR", help="folder for the feedback page (default: the notebook's)")
     g.add_argument("--student", default="learner", help=argparse.SUPPRESS)
     g.add_argument("--source", default=str(REPO / "solutions"), help="source notebooks (default: solutions/)")

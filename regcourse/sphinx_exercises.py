@@ -1,8 +1,8 @@
 """Sphinx extension: the ``exercise-summary`` directive.
 
 ``{exercise-summary} l2`` renders, from ``solutions/l2/l2.ipynb`` itself, the table of
-the exercise's functions, their test cells and points, so that the exercise pages can
-never disagree with the graded notebooks. Listed under ``sphinx.extra_extensions`` in
+the exercise's functions (with their test cells) and written answers, and their points,
+so that the exercise pages can never disagree with the graded notebooks. Listed under ``sphinx.extra_extensions`` in
 ``_config.yml``.
 """
 
@@ -13,21 +13,23 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-from .notebooks import is_test_cell, nbgrader_meta, read
+from .notebooks import is_test_cell, nbgrader_meta, point_rows, read, written_answers
 
 
-def summary(notebook: Path) -> list[tuple[str, list[tuple[str, float]]]]:
-    """``[(function, [(test cell, points), ...]), ...]`` in the notebook's order."""
+def summary(notebook: Path) -> list[tuple[str, str, list[str], float]]:
+    """``[(task, graded by, [graded cells], points), ...]`` in the notebook's order: each
+    function with its test cells, each written answer with its own cell."""
     nb = read(notebook)
-    functions = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
-    tests: dict[str, list[tuple[str, float]]] = {f: [] for f in functions}
+    functions = [nbgrader_meta(c)["grade_id"] for c in nb.cells
+                 if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
+    cells: dict[str, list[str]] = {f: [] for f in functions}
     for cell in nb.cells:
         if is_test_cell(cell):
             gid = nbgrader_meta(cell)["grade_id"]
-            # test_<function>[_suffix]: the longest function name that fits is the one tested
-            owner = max((f for f in functions if gid.startswith(f"test_{f}")), key=len)
-            tests[owner].append((gid, float(nbgrader_meta(cell)["points"])))
-    return [(f, tests[f]) for f in functions]
+            cells[max((f for f in functions if gid.startswith(f"test_{f}")), key=len)].append(gid)
+    answers = iter(nbgrader_meta(c)["grade_id"] for c in written_answers(nb))
+    return [(task, by, cells[task.strip("`")] if by == "tests" else [next(answers)], points)
+            for task, by, points in point_rows(nb)]
 
 
 class ExerciseSummary(Directive):
@@ -39,23 +41,22 @@ class ExerciseSummary(Directive):
         notebook = Path(env.app.confdir) / "solutions" / assignment / f"{assignment}.ipynb"
         env.note_dependency(str(notebook))
         rows = summary(notebook)
-        total = sum(p for _, tests in rows for _, p in tests)
+        total = sum(points for *_, points in rows)
 
         table = nodes.table(classes=["exercise-summary"])
-        group = nodes.tgroup(cols=3)
+        group = nodes.tgroup(cols=4)
         table += group
-        for width in (30, 50, 20):
+        for width in (34, 16, 38, 12):
             group += nodes.colspec(colwidth=width)
         head = nodes.thead()
         group += head
-        head += self._row(["function", "graded test cells", "points"], header=True)
+        head += self._row(["task", "graded by", "graded cells", "points"], header=True)
         body = nodes.tbody()
         group += body
-        for function, tests in rows:
-            body += self._row([nodes.literal(text=function),
-                               ", ".join(gid for gid, _ in tests),
-                               f"{sum(p for _, p in tests):g}"])
-        body += self._row([nodes.strong(text="total"), "", nodes.strong(text=f"{total:g}")])
+        for task, by, cells, points in rows:
+            name = nodes.literal(text=task.strip("`")) if task.startswith("`") else task
+            body += self._row([name, by, ", ".join(cells), f"{points:g}"])
+        body += self._row([nodes.strong(text="total"), "", "", nodes.strong(text=f"{total:g}")])
         return [table]
 
     @staticmethod

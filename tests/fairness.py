@@ -64,11 +64,13 @@ def check_mutant(grader, assignment: str, m: Mutant, tmp_path):
         if gid in m.loses:
             assert item.score == 0, f"{m.name}: {gid} kept {item.score}/{item.max_score} points"
         else:
-            assert item.passed, f"{m.name}: {gid} lost points ({item.score}/{item.max_score}): {item.message}"
+            assert item.passed or item.pending, f"{m.name}: {gid} lost points ({item.score}/{item.max_score}): {item.message}"
     said = " | ".join(scores[g].message for g in m.loses)
     assert m.says.lower() in said.lower(), f"{m.name}: feedback does not name the mistake: {said}"
     notes = " | ".join(result.problems)
     assert m.notes.lower() in notes.lower(), f"{m.name}: the notes do not say {m.notes!r}: {notes}"
+    without = [g for g in m.loses if not scores[g].hint]
+    assert not without, f"{m.name}: no hint (likely cause) for the lost cells {without}: {said}"
     return result
 
 

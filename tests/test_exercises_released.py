@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from regcourse.notebooks import REPO, is_test_cell, nbgrader_meta, read, released_notebook, source_notebook
+from regcourse.notebooks import (REPO, is_test_cell, nbgrader_meta, read, released_notebook, source_notebook,
+                                 written_answers)
 from regcourse.release import assignment_ids, generate
 
 from conftest import ASSIGNMENTS
@@ -47,22 +48,29 @@ def test_release_contains_no_solution_or_hidden_test(aid):
     text = "\n".join(c.source for c in released.cells)
     for marker in SOLUTION_MARKERS:
         assert marker not in text
-    # every line of a solution, and every line of a hidden test that the visible part of
-    # its cell does not also contain, is absent from the release
+    # every line of a solution or of a hidden test is absent from the release, unless the
+    # source also shows it to learners elsewhere (a visible test, the setup cell): then the
+    # release repeats public code and gives nothing away
+    public = "\n".join(re.sub(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n.*?### END (SOLUTION|HIDDEN TESTS)", "",
+                              c.source, flags=re.S) for c in source.cells)
     for cell in source.cells:
-        visible = re.sub(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", "", cell.source, flags=re.S)
         for kind, block in re.findall(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END", cell.source, re.S):
             for line in block.splitlines():
                 line = line.strip()
-                if len(line) > 12 and (kind == "SOLUTION" or line not in visible):
+                if len(line) > 12 and line not in public:
                     assert line not in text, f"{aid}: released notebook contains {line!r}"
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_graded_cells_follow_the_course_conventions(aid):
     nb = read(source_notebook(aid))
-    solutions = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("solution")]
+    solutions = [nbgrader_meta(c)["grade_id"] for c in nb.cells
+                 if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
     tests = [c for c in nb.cells if is_test_cell(c)]
+    for cell in written_answers(nb):   # graded by hand: points, unlocked, a model answer for graders
+        meta = nbgrader_meta(cell)
+        assert meta["grade_id"].startswith("question_") and meta["points"] > 0 and not meta["locked"]
+        assert "### BEGIN SOLUTION" in cell.source and "Rubric" in cell.source, f"{meta['grade_id']}: no rubric"
     assert solutions and tests
     ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
     assert len(ids) == len(set(ids)), "duplicate grade_id"
@@ -89,3 +97,38 @@ def test_each_test_cell_passes_without_the_other_test_cells(aid):
     results = run_each_test_alone(read(source_notebook(aid)))
     failing = {gid: msg for gid, msg in results.items() if msg}
     assert not failing, f"test cells that depend on other test cells: {failing}"
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_the_notebook_header_publishes_the_points_table(aid):
+    """The intro cell's "## Points" table is the one the cells' metadata implies."""
+    from regcourse.notebooks import point_rows
+
+    nb = read(source_notebook(aid))
+    header = nb.cells[0].source
+    assert "## Points" in header, f"{aid}: the first cell has no points table"
+    table = [line for line in header.split("## Points")[1].splitlines() if line.startswith("| ")][1:]
+    rows = point_rows(nb)
+    expected = [f"| {task} | {by} | {points:g} |" for task, by, points in rows]
+    expected.append(f"| **total** | | **{sum(p for *_, p in rows):g}** |")
+    assert table == expected, f"{aid}: the header's points table is out of date"
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_each_part_states_its_points(aid):
+    """A heading "## ... (N points)" announces the points of the tasks in its part."""
+    from regcourse.notebooks import point_rows
+
+    nb = read(source_notebook(aid))
+    points = {task.strip("`"): p for task, _, p in point_rows(nb)}
+    parts, current = [], None
+    for cell in nb.cells:
+        heading = re.match(r"## .*\(([\d.]+) points?", cell.source) if cell.cell_type == "markdown" else None
+        if heading:
+            current = [float(heading.group(1)), 0.0]
+            parts.append(current)
+        meta = nbgrader_meta(cell)
+        if current is not None and meta.get("solution"):
+            current[1] += points[meta["grade_id"]] if cell.cell_type == "code" else meta["points"]
+    assert parts, f"{aid}: no heading states its points"
+    assert all(announced == counted for announced, counted in parts), f"{aid}: (announced, counted) = {parts}"

@@ -11,6 +11,10 @@ FWD, BWD = "test_dropout_forward", "test_dropout_backward"
 EVAL, P1, BADP = "test_dropout_forward_evaluation", "test_dropout_forward_p_one", "test_dropout_forward_rejects_bad_p"
 MASKS, GEO, ARI = "test_all_masks", "test_softmax_ensemble_geometric", "test_softmax_ensemble_arithmetic"
 SCALE, MC = "test_softmax_weight_scaling", "test_mc_dropout_predict"
+GAPS = "test_relu_dropout_gaps"
+GAPS_DEF = ("def relu_dropout_gaps(W1, b1, W2, b2, x, p):\n"
+            "    h = np.maximum(W1 @ x + b1, 0)\n"
+            "    hidden = softmax_ensemble_geometric(W2, b2, h, p) - softmax_weight_scaling(W2, b2, h, p)\n")
 
 FWD_DEF = ("def dropout_forward(x, p, rng, train=True):\n"
            "    if not 0.0 <= p <= 1.0:\n        raise ValueError('p')\n"
@@ -23,6 +27,15 @@ MC_DEF = "def mc_dropout_predict(model, x, k):\n"
 PASSES = "        return torch.stack([torch.softmax(model(x), dim=-1) for _ in range(k)]).mean(dim=0)\n"
 
 MUTANTS = [
+    mutant("ReLU gap with the mask after the ReLU", "relu_dropout_gaps", GAPS_DEF +
+           "    return {'inputs': softmax_ensemble_geometric(W2, b2, h, p) - softmax_weight_scaling(W2, b2, h, p),\n"
+           "            'hidden': hidden}", {GAPS}, "inside the ReLU"),
+    mutant("ReLU gap with unweighted members", "relu_dropout_gaps", GAPS_DEF +
+           "    masks = all_masks(len(x))\n"
+           "    logits = np.maximum((masks * x) @ W1.T + b1, 0) @ W2.T + b2\n"
+           "    geometric = softmax(np.mean(np.log(softmax(logits)), axis=0))\n"
+           "    scaled = softmax(W2 @ np.maximum((1 - p) * W1 @ x + b1, 0) + b2)\n"
+           "    return {'inputs': geometric - scaled, 'hidden': hidden}", {GAPS}, "weight each member"),
     mutant("no 1/(1-p) scaling", "dropout_forward",
            FWD_DEF + "    mask = (rng.random(x.shape) >= p).astype(float)\n    return x * mask, mask",
            {FWD}, "scales the kept units"),
@@ -61,22 +74,22 @@ MUTANTS = [
            "def dropout_backward(dout, mask):\n    return dout", {BWD}, "ignores the mask"),
     mutant("random masks with repeats", "all_masks",
            "def all_masks(n):\n    return np.random.default_rng(0).integers(0, 2, size=(2 ** n, n))",
-           {MASKS, GEO, ARI}, "appear twice"),
+           {MASKS, GEO, ARI, GAPS}, "appear twice"),
     mutant("unweighted geometric mean", "softmax_ensemble_geometric",
            "def softmax_ensemble_geometric(W, b, x, p):\n    masks = all_masks(len(x))\n"
            "    return softmax(np.mean(np.log(softmax((masks * x) @ W.T + b)), axis=0))",
-           {GEO}, "unweighted geometric mean"),
+           {GEO, GAPS}, "unweighted geometric mean"),
     mutant("geometric mean not normalized", "softmax_ensemble_geometric",
            "def softmax_ensemble_geometric(W, b, x, p):\n" + WEIGHTS +
            "    return np.exp(weights @ np.log(softmax((masks * x) @ W.T + b)))",
-           {GEO}, "normalized"),
+           {GEO, GAPS}, "normalized"),
     mutant("unweighted arithmetic mean", "softmax_ensemble_arithmetic",
            "def softmax_ensemble_arithmetic(W, b, x, p):\n    masks = all_masks(len(x))\n"
            "    return softmax((masks * x) @ W.T + b).mean(axis=0)",
            {ARI}, "unweighted mean"),
     mutant("weight scaling by p", "softmax_weight_scaling",
            "def softmax_weight_scaling(W, b, x, p):\n    return softmax(p * (W @ x) + b)",
-           {SCALE}, "keep probability 1 - p"),
+           {SCALE, GAPS}, "keep probability 1 - p"),
     mutant("MC dropout puts the whole model in training mode", "mc_dropout_predict",
            MC_DEF + "    was = model.training\n    model.train()\n    try:\n        with torch.no_grad():\n"
            "    " + PASSES + "    finally:\n        model.train(was)",

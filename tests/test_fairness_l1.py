@@ -12,7 +12,7 @@ PEN, NEG = "test_l1_penalty", "test_l1_penalty_rejects_negative_lam"
 SUB = "test_l1_subgradient"
 SOFT, SOFT_NEG = "test_soft_threshold", "test_soft_threshold_rejects_negative_t"
 LASSO, OBJ = "test_lasso_ista", "test_lasso_ista_objective_decreases"
-SPARSE = "test_sparsity"
+SPARSE, VERSUS = "test_sparsity", "test_lasso_versus_ridge"
 
 CHECK_LAM = "    if lam < 0:\n        raise ValueError('lam < 0')\n"
 AS_LIST = "    params = [params] if isinstance(params, np.ndarray) else params\n"
@@ -47,23 +47,31 @@ MUTANTS = [
            "def l1_subgradient(w, lam):\n    return lam * w / np.abs(w)", {SUB}, "nan"),
     mutant("soft threshold without the clamp", "soft_threshold",
            "def soft_threshold(w, t):\n    if t < 0:\n        raise ValueError('t < 0')\n"
-           "    return np.sign(w) * (np.abs(w) - t)", {SOFT, LASSO, OBJ}, "clamp"),
+           "    return np.sign(w) * (np.abs(w) - t)", {SOFT, LASSO, OBJ, VERSUS}, "clamp"),
     mutant("hard thresholding", "soft_threshold",
            "def soft_threshold(w, t):\n    if t < 0:\n        raise ValueError('t < 0')\n"
-           "    return np.where(np.abs(w) > t, w, 0.0)", {SOFT, LASSO, OBJ}, "hard thresholding"),
+           "    return np.where(np.abs(w) > t, w, 0.0)", {SOFT, LASSO, OBJ, VERSUS}, "hard thresholding"),
     mutant("soft threshold accepts negative t", "soft_threshold",
            "def soft_threshold(w, t):\n    return np.sign(w) * np.maximum(np.abs(w) - t, 0.0)",
            {SOFT_NEG}, "raise ValueError"),
     mutant("lasso by subgradient descent", "lasso_ista",
            ISTA.format(step=STEP, update="w - step * (X.T @ (X @ w - y) + lam * np.sign(w))"),
-           {LASSO, OBJ}, "subgradient steps"),
+           {LASSO, OBJ, VERSUS}, "subgradient steps"),
     mutant("step 1/n instead of 1/L", "lasso_ista",
            ISTA.format(step="1.0 / X.shape[0]", update=PROX), {LASSO, OBJ}, "step"),
     mutant("L from the singular value, not its square", "lasso_ista",
-           ISTA.format(step="1.0 / np.linalg.svd(X, compute_uv=False)[0]", update=PROX), {LASSO, OBJ}, "step"),
+           ISTA.format(step="1.0 / np.linalg.svd(X, compute_uv=False)[0]", update=PROX), {LASSO, OBJ, VERSUS}, "step"),
     mutant("threshold lam instead of step * lam", "lasso_ista",
            ISTA.format(step=STEP, update="soft_threshold(w - step * (X.T @ (X @ w - y)), lam)"),
-           {LASSO}, "step * lam"),
+           {LASSO, VERSUS}, "step * lam"),
+    mutant("non-zeros counted as zeros", "lasso_versus_ridge",
+           "def lasso_versus_ridge(X, y, w_true, lams):\n"
+           "    weights = [lasso_ista(X, y, lam) for lam in lams]\n"
+           "    ridges = [np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ y) for lam in lams]\n"
+           "    return {'lasso_zeros': np.array([np.sum(w != 0) for w in weights]),\n"
+           "            'ridge_zeros': np.array([np.sum(r != 0) for r in ridges]),\n"
+           "            'support_recovered': np.array([np.array_equal(w != 0, w_true != 0) for w in weights])}",
+           {VERSUS}, "w == 0.0"),
     mutant("sparsity counts non-zeros", "sparsity",
            "def sparsity(w, atol=0.0):\n    return float(np.mean(np.abs(w) > atol))", {SPARSE}, "non-zero"),
     mutant("sparsity returns a count", "sparsity",

@@ -9,12 +9,15 @@ PEN, NEG = "test_l2_penalty", "test_l2_penalty_rejects_negative_lam"
 GRAD = "test_l2_grad"
 RIDGE, RNEG = "test_ridge_fit", "test_ridge_fit_rejects_negative_lam"
 SHRINK, TORCH = "test_shrinkage_factors", "test_l2_penalty_torch"
+RATIOS = "test_ridge_eigen_ratios"
 
 CHECK = "    if lam < 0:\n        raise ValueError('lam < 0')\n"
 AS_LIST = "    params = [params] if isinstance(params, np.ndarray) else params\n"
 PENALTY = "def l2_penalty(params, lam):\n"
 RIDGE_DEF = "def ridge_fit(X, y, lam):\n"
 TORCH_DEF = "def l2_penalty_torch(model, lam):\n"
+
+RATIOS_DEF = "def ridge_eigen_ratios(X, y, lam):\n    _, Q = np.linalg.eigh(X.T @ X)\n"
 
 MUTANTS = [
     mutant("penalty without 1/2", "l2_penalty", PENALTY + CHECK + AS_LIST +
@@ -29,9 +32,9 @@ MUTANTS = [
     mutant("gradient with a factor 2", "l2_grad",
            "def l2_grad(w, lam):\n    return 2 * lam * w", {GRAD}, "2 * lam * w"),
     mutant("lam added to every entry", "ridge_fit", RIDGE_DEF + CHECK +
-           "    return np.linalg.solve(X.T @ X + lam, X.T @ y)", {RIDGE}, "every entry"),
+           "    return np.linalg.solve(X.T @ X + lam, X.T @ y)", {RIDGE, RATIOS}, "every entry"),
     mutant("lam/2 on the diagonal", "ridge_fit", RIDGE_DEF + CHECK +
-           "    return np.linalg.solve(X.T @ X + lam / 2 * np.eye(X.shape[1]), X.T @ y)", {RIDGE}, "lam/2"),
+           "    return np.linalg.solve(X.T @ X + lam / 2 * np.eye(X.shape[1]), X.T @ y)", {RIDGE, RATIOS}, "lam/2"),
     mutant("inverse of a singular X^T X", "ridge_fit", RIDGE_DEF + CHECK +
            "    sigma, Q = np.linalg.eigh(X.T @ X)\n"
            "    w_ls = np.linalg.inv(X.T @ X) @ X.T @ y\n"
@@ -44,6 +47,10 @@ MUTANTS = [
     mutant("ascending order", "shrinkage_factors",
            "def shrinkage_factors(X, lam):\n    s = np.linalg.eigvalsh(X.T @ X)\n    return s / (s + lam)",
            {SHRINK}, "ascending"),
+    mutant("eigen ratios in ascending order", "ridge_eigen_ratios", RATIOS_DEF +
+           "    return (Q.T @ ridge_fit(X, y, lam)) / (Q.T @ ridge_fit(X, y, 0.0))", {RATIOS}, "ascending"),
+    mutant("eigen ratios upside down", "ridge_eigen_ratios", RATIOS_DEF + "    Q = Q[:, ::-1]\n"
+           "    return (Q.T @ ridge_fit(X, y, 0.0)) / (Q.T @ ridge_fit(X, y, lam))", {RATIOS}, "upside down"),
     mutant("biases penalized", "l2_penalty_torch", TORCH_DEF +
            "    return 0.5 * lam * sum((p ** 2).sum() for p in model.parameters())", {TORCH}, "biases were penalized"),
     mutant("penalty detached from autograd", "l2_penalty_torch", TORCH_DEF +

@@ -37,7 +37,8 @@ def test_solution_earns_full_marks_with_json_and_feedback(tmp_path):
     done = grade(notebook, "--assignment", "l1", "--json", "--feedback", tmp_path / "pages")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["assignment"] == "l1" and report["score"] == report["max_score"] == 15
+    assert report["assignment"] == "l1" and report["score"] == report["max_score"] - report["pending"] == 13.5
+    assert report["pending"] == 2 and report["status"] == "graded"
     assert {"grade_id", "score", "max_score", "message"} <= set(report["items"][0])
     assert Path(report["feedback"]).parent == tmp_path / "pages" and Path(report["feedback"]).is_file()
 

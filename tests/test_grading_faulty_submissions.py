@@ -10,7 +10,7 @@ from regcourse.grading.classroom import grade_class
 from regcourse.grading.sandbox import Limits
 
 AID = "l2"
-FULL = 14.0
+FULL, MAX = 13.0, 15.0   # the automatic points, and those with the written answer (pending)
 # 10 s per cell: short enough for the endless loops, long enough for `import torch` on a
 # busy machine (the whole suite runs in parallel)
 LIMITS = Limits(cell_seconds=10, submission_seconds=120)
@@ -45,10 +45,10 @@ CATALOGUE = {
                             FULL, "appeared more than once"),
     "edited-test-cells": (sub.tests_replaced(sub.exercise(AID)), 0.0, ""),
     "endless-loop": (sub.with_function(AID, "shrinkage_factors", LOOP), FULL - 2, "ran longer than 10 s"),
-    "endless-loop-ignoring-interrupts": (sub.with_function(AID, "l2_grad", DEAF_LOOP), 3.0,
+    "endless-loop-ignoring-interrupts": (sub.with_function(AID, "l2_grad", DEAF_LOOP), 2.0,
                                          "did not stop when interrupted"),
-    "kernel-dies": (sub.with_function(AID, "l2_grad", DIES), 3.0, "kernel died"),
-    "memory-bomb": (sub.with_function(AID, "l2_grad", MEMORY_BOMB), FULL - 1, "MemoryError"),
+    "kernel-dies": (sub.with_function(AID, "l2_grad", DIES), 2.0, "kernel died"),
+    "memory-bomb": (sub.with_function(AID, "l2_grad", MEMORY_BOMB), FULL - 0.5, "MemoryError"),
     "huge-output": (sub.with_function(AID, "l2_grad", SHOUTS), FULL, ""),
     "other-kernel": (_other_kernel(), FULL, "kernel 'ir'"),
     "unrelated-exception": (sub.with_function(AID, "l2_grad", UNRELATED), FULL, ""),
@@ -70,7 +70,7 @@ def test_faulty_submission_gets_its_exact_score_and_reason(student, graded):
     r = results[student]
     said = " | ".join(r.problems + [i.message for i in r.items])
     assert r.score == expected, f"{student}: {r.score} instead of {expected}: {said}"
-    assert r.max_score == FULL
+    assert r.max_score == MAX and r.pending_points == MAX - FULL
     assert reason.lower() in said.lower(), f"{student}: the reasons do not say {reason!r}: {said}"
     # the gradebook holds exactly what the report says
     scores = {s.grade_id: s.score for s in course.scores(AID, student)}
@@ -95,6 +95,7 @@ def test_huge_output_is_capped_in_bytes(graded):
 def test_grades_csv_lists_every_student(graded):
     course, results = graded
     lines = (course.root / "grades.csv").read_text().splitlines()
-    assert lines[0].startswith("student,assignment,score,max_score,status,test_l2_penalty")
+    assert lines[0].startswith("student,assignment,score,max_score,pending,status,test_l2_penalty")
     assert len(lines) == 1 + len(CATALOGUE)
-    assert any(line.startswith("kernel-dies,l2,3,14,graded,") for line in lines)
+    assert any(line.startswith("kernel-dies,l2,2,15,2,graded,") for line in lines)
+    assert all(line.split(",")[lines[0].split(",").index("question_shrinkage")] == "pending" for line in lines[1:])

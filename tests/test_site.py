@@ -45,18 +45,17 @@ def test_a_warning_fails_the_build(tmp_path):
 
 
 def test_exercise_tables_add_up_to_the_notebooks_points():
-    from regcourse.notebooks import grade_cells, nbgrader_meta, read, source_notebook
+    from regcourse.notebooks import graded_cells, nbgrader_meta, read, source_notebook
     from regcourse.sphinx_exercises import summary
 
     from conftest import ASSIGNMENTS
 
     for aid in ASSIGNMENTS:
         rows = summary(source_notebook(aid))
-        listed = [gid for _, tests in rows for gid, _ in tests]
-        cells = [nbgrader_meta(c) for c in grade_cells(read(source_notebook(aid)))]
+        listed = [gid for _, _, cells, _ in rows for gid in cells]
+        cells = [nbgrader_meta(c) for c in graded_cells(read(source_notebook(aid)))]
         assert sorted(listed) == sorted(meta["grade_id"] for meta in cells), aid
-        points = sum(p for _, tests in rows for _, p in tests)
-        assert points == sum(meta["points"] for meta in cells), aid
+        assert sum(points for *_, points in rows) == sum(meta["points"] for meta in cells), aid
 
 
 def test_a_changed_stylesheet_marks_the_root_page_outdated(tmp_path):

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course
+from .course import Course, write_grades
 from .feedback import add_report
 from .grader import Grader
 from .report import Result
@@ -112,11 +112,7 @@ def record(course: Course, assignment: str, graded: list[Graded]) -> list[Result
                 pass
             stamp = _timestamp(course, student, assignment)
             gb.add_submission(assignment, student, **({"timestamp": stamp} if stamp else {}))
-            for item in r.items:
-                grade = gb.find_grade(item.grade_id, assignment, assignment, student)
-                grade.auto_score = item.score
-                grade.needs_manual_grade = False
-            gb.db.commit()
+            write_grades(gb, assignment, student, r.items)
             target = course.autograded_path(student, assignment)
             if target.parent.exists():
                 shutil.rmtree(target.parent)
@@ -137,12 +133,13 @@ def write_csv(path: Path, assignment: str, results: list[Result]) -> None:
     ids = [i.grade_id for i in results[0].items] if results else []
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student", "assignment", "score", "max_score", "status", *ids, "problems",
+        w.writerow(["student", "assignment", "score", "max_score", "pending", "status", *ids, "problems",
                     "needs review", "tampering"])
         for r in sorted(results, key=lambda r: r.student):
-            scores = {i.grade_id: i.score for i in r.items}
-            w.writerow([r.student, assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
-                        *[f"{scores.get(g, 0):g}" for g in ids], " | ".join(r.problems),
+            # a written answer waits for the instructor: "pending", not 0
+            cells = {i.grade_id: "pending" if i.pending else f"{i.score:g}" for i in r.items}
+            w.writerow([r.student, assignment, f"{r.score:g}", f"{r.max_score:g}", f"{r.pending_points:g}",
+                        r.status, *[cells.get(g, "0") for g in ids], " | ".join(r.problems),
                         " | ".join(r.reviews), " | ".join(r.tampering)])
 
 

@@ -130,15 +130,39 @@ class Course:
 
     def grade_ids(self, assignment: str, notebook: str | None = None) -> list[str]:
         """The graded cells' ids in the order of the source notebook."""
-        from ..notebooks import grade_cells, nbgrader_meta, read
+        from ..notebooks import graded_cells, nbgrader_meta, read
 
         source = self.root / self.source_directory / assignment / f"{notebook or assignment}.ipynb"
-        return [nbgrader_meta(c)["grade_id"] for c in grade_cells(read(source))]
+        return [nbgrader_meta(c)["grade_id"] for c in graded_cells(read(source))]
+
+    def written_answers(self, assignment: str, notebook: str | None = None) -> list[str]:
+        """The grade_ids of the written answers, which the instructor grades by hand."""
+        from ..notebooks import nbgrader_meta, read, written_answers
+
+        source = self.root / self.source_directory / assignment / f"{notebook or assignment}.ipynb"
+        return [nbgrader_meta(c)["grade_id"] for c in written_answers(read(source))]
+
+    def source_path(self, assignment: str, notebook: str | None = None) -> Path:
+        return self.root / self.source_directory / assignment / f"{notebook or assignment}.ipynb"
 
     def max_scores(self, assignment: str, notebook: str | None = None) -> dict[str, float]:
         with self.gradebook() as gb:
             nb_def = gb.find_notebook(notebook or assignment, assignment)
             return {c.name: float(c.max_score) for c in nb_def.grade_cells}
+
+
+def write_grades(gb, assignment: str, student: str, items, notebook: str | None = None) -> None:
+    """Store the final points of ``items`` in the gradebook ``gb``: the automatic ones as
+    scores, the written answers as waiting for the instructor (nbgrader's manual grading)."""
+    for item in items:
+        grade = gb.find_grade(item.grade_id, notebook or assignment, assignment, student)
+        if item.pending:
+            grade.auto_score = None
+            grade.needs_manual_grade = grade.manual_score is None
+        else:
+            grade.auto_score = item.score
+            grade.needs_manual_grade = False
+    gb.db.commit()
 
 
 def failure_messages(notebook) -> dict[str, str]:

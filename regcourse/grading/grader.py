@@ -28,10 +28,11 @@ import nbformat
 import numpy as np
 
 from ..notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
-from . import submission, tracebacks, trusted
+from . import hints, submission, tracebacks, trusted
 from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
-from .report import FAILED, REVIEW, TAMPERING, Item, Result, one_line
+from .feedback import add_rubrics
+from .report import FAILED, PENDING, PENDING_MESSAGE, REVIEW, TAMPERING, Item, Result, one_line
 from .sandbox import Limits, Slot, check_user_can_run_python, require_private
 
 # nbgrader's autograde steps, with the course's execution step and error cap.
@@ -81,6 +82,7 @@ class Grader:
         self.template = Course.create(self.workdir / "template", Path(source), Path(config_file), ids)
         self.template.root.chmod(0o700)
         self.known = {aid: set(self.template.grade_ids(aid)) for aid in ids}
+        self.written = {aid: set(self.template.written_answers(aid)) for aid in ids}
         # Sandboxes live apart from the work folder, which may sit inside a private
         # folder: the kernels must be able to walk to their own sandbox, and no further.
         self.sandboxes = Path(tempfile.mkdtemp(prefix="regcourse-sandboxes-"))
@@ -158,6 +160,9 @@ class Grader:
             result.problems.append(f"{killed} process(es) the submission left running were stopped")
         result.problems += outcome.get("problems", [])
         result.items = self._items(course, assignment, student, outcome, executed)
+        if course.autograded_path(student, assignment).exists():
+            # the rubrics of the written answers, for the instructor grading by hand
+            add_rubrics(course.autograded_path(student, assignment), course.source_path(assignment))
         result.problems += [problem for _, problem in breakdowns]
         if executed is not None:
             result.problems += tracebacks.broken_cell_problems(executed)
@@ -170,6 +175,10 @@ class Grader:
             evidence.append("the grader's independent check could not run although the kernel was "
                             "alive: the code stopped or replaced the checking cell")
         self._judge(result, checks.failed, evidence, broken)
+        for item in result.items:
+            if not (item.passed or item.pending or item.verdict == TAMPERING):
+                item.example = trusted.failing_example(assignment, item.grade_id, student_outputs, reference)
+                item.hint = hints.hint_for(assignment, item.grade_id, item.message)
         result.seconds = time.monotonic() - started
         return Run(course, assignment, student, result)
 
@@ -226,6 +235,8 @@ class Grader:
           costs every point.
         """
         for item in result.items:
+            if item.pending:
+                continue   # a written answer: nothing automatic to check
             why = failed.get(item.grade_id, "no trusted check exists for this test cell")
             if why is None:
                 continue
@@ -242,7 +253,7 @@ class Grader:
         if evidence:
             result.tampering += evidence
             result.reviews.clear()
-            for item in result.items:
+            for item in (i for i in result.items if not i.pending):
                 if item.score > 0 or item.verdict == REVIEW:
                     item.message = "tampering: the submission attacks the grader (see the report)"
                 item.score = 0.0
@@ -344,7 +355,13 @@ class Grader:
 
     def _zeros(self, assignment: str, message: str) -> list[Item]:
         maxima = self.template.max_scores(assignment)
-        return [Item(gid, 0.0, maxima[gid], message) for gid in self.template.grade_ids(assignment)]
+        return [self._pending(gid, maxima[gid]) if gid in self.written[assignment]
+                else Item(gid, 0.0, maxima[gid], message) for gid in self.template.grade_ids(assignment)]
+
+    @staticmethod
+    def _pending(grade_id: str, max_score: float) -> Item:
+        """A written answer: the instructor grades it, so its points are pending, not lost."""
+        return Item(grade_id, 0.0, max_score, PENDING_MESSAGE, PENDING)
 
     def _items(self, course: Course, assignment: str, student: str, outcome: dict, nb) -> list[Item]:
         if outcome.get("timed_out"):
@@ -369,6 +386,9 @@ class Grader:
                                  + one_line(stderr[0].get("text", "")))
         items = []
         for s in course.scores(assignment, student):
+            if s.grade_id in self.written[assignment]:
+                items.append(self._pending(s.grade_id, s.max_score))
+                continue
             msg = "" if s.score == s.max_score else messages.get(s.grade_id, "failed")
             items.append(Item(s.grade_id, s.score, s.max_score, msg))
         return items

@@ -10,6 +10,9 @@ never confused:
   the notebook's test was too weak to see), scored 0 and explained to the learner, and
   listed for the instructor to look at;
 - ``tampering``: evidence of an attack on the grader (see :mod:`.trusted`).
+
+A written answer gets a fifth, ``pending``: it is graded by the instructor, so a
+self-grading shows its points as pending and never as lost.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-PASSED, FAILED, REVIEW, TAMPERING = "passed", "failed", "needs review", "tampering"
+PASSED, FAILED, REVIEW, TAMPERING, PENDING = "passed", "failed", "needs review", "tampering", "pending"
+PENDING_MESSAGE = "a written answer: graded by your instructor"
 
 
 @dataclass
@@ -29,7 +33,9 @@ class Item:
     score: float
     max_score: float
     message: str = ""          # why points were lost, empty when none were
-    verdict: str = ""          # PASSED, FAILED, REVIEW or TAMPERING (derived from the score if empty)
+    verdict: str = ""          # PASSED, FAILED, REVIEW, TAMPERING or PENDING (from the score if empty)
+    hint: str = ""             # the likely cause of the loss, from the catalogue of known mistakes
+    example: str = ""          # a small input on which the function fails, with both results
 
     def __post_init__(self):
         if not self.verdict:
@@ -38,6 +44,10 @@ class Item:
     @property
     def passed(self) -> bool:
         return self.score == self.max_score
+
+    @property
+    def pending(self) -> bool:
+        return self.verdict == PENDING
 
 
 @dataclass
@@ -62,6 +72,11 @@ class Result:
         return sum(i.max_score for i in self.items)
 
     @property
+    def pending_points(self) -> float:
+        """Points of the written answers, which the instructor grades."""
+        return sum(i.max_score for i in self.items if i.pending)
+
+    @property
     def status(self) -> str:
         """One word for a class report: tampering outranks review, review outranks the rest."""
         if self.tampering:
@@ -73,7 +88,8 @@ class Result:
     def to_json(self) -> dict:
         """The ``--json`` form of ``regcourse grade``."""
         return {"assignment": self.assignment, "student": self.student,
-                "score": self.score, "max_score": self.max_score, "status": self.status,
+                "score": self.score, "max_score": self.max_score, "pending": self.pending_points,
+                "status": self.status,
                 "items": [asdict(i) for i in self.items],
                 "problems": list(self.problems), "needs_review": list(self.reviews),
                 "tampering": list(self.tampering), "isolation": self.isolation,
@@ -81,22 +97,31 @@ class Result:
 
     @classmethod
     def from_json(cls, data: dict) -> "Result":
-        return cls(data["assignment"], data["student"], [Item(**i) for i in data["items"]],
+        items = [Item(**{k: v for k, v in i.items() if k in Item.__dataclass_fields__}) for i in data["items"]]
+        return cls(data["assignment"], data["student"], items,
                    list(data.get("problems", [])), list(data.get("tampering", [])),
                    list(data.get("needs_review", [])), data.get("isolation", ""), data.get("seconds", 0.0))
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2)
 
-    def table(self) -> str:
-        """A plain-text table: one line per test cell, then the total and any notes."""
+    def table(self, hints: bool = False) -> str:
+        """A plain-text table: one line per graded cell, then the total and any notes.
+        With ``hints``, the likely cause of each lost point follows its line."""
         width = max([len(i.grade_id) for i in self.items] + [9])
         lines = [f"{'test cell':<{width}}  {'points':>9}  why points were lost",
                  f"{'-' * width}  {'-' * 9}  {'-' * 20}"]
         for i in self.items:
-            points = f"{_fmt(i.score)} / {_fmt(i.max_score)}"
+            points = "pending" if i.pending else f"{_fmt(i.score)} / {_fmt(i.max_score)}"
             lines.append(f"{i.grade_id:<{width}}  {points:>9}  {i.message}".rstrip())
-        lines.append(f"{'total':<{width}}  {_fmt(self.score) + ' / ' + _fmt(self.max_score):>9}")
+            if i.example:
+                lines.append(f"{'':<{width}}  {'':>9}  smallest failing example: {i.example}")
+            if hints and i.hint:
+                lines.append(f"{'':<{width}}  {'':>9}  likely cause: {i.hint}")
+        total = f"{_fmt(self.score)} / {_fmt(self.max_score)}"
+        lines.append(f"{'total':<{width}}  {total:>9}"
+                     + (f"  ({_fmt(self.pending_points)} points of written answers are graded by your "
+                        "instructor)" if self.pending_points else ""))
         for p in self.problems:
             lines.append(f"note: {p}")
         for r in self.reviews:

@@ -120,6 +120,30 @@ def __regcourse_probe():
             save(name, value)
         return value
 
+    def plain(value):
+        """Containers of arrays and tensors as JSON-able lists (for the examples)."""
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, (np.ndarray, np.generic)):
+            return value.tolist()
+        return value
+
+    def example(name, expression):
+        """Evaluate one public example call and save its value (or what it raised)."""
+        signal.setitimer(signal.ITIMER_REAL, call_seconds)
+        try:
+            value = eval(expression, ns)
+        except BaseException as exc:
+            save_error(name, exc)
+            return
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        save(name, plain(value))
+
 '''
 
 # The probe's last act: write this grading's secret mark. Outputs without it were not
@@ -141,13 +165,26 @@ def probe_source(body: str, mark: str = REFERENCE_MARK) -> str:
             + EPILOGUE.format(mark=mark))
 
 
+def probe_body(assignment: str) -> str:
+    """The assignment's probe: its checks' calls, then its small public examples."""
+    from .probes import spec
+
+    module = spec(assignment)
+    calls = [f"example({example_name(gid, k)!r}, {expression!r})"
+             for gid, expressions in getattr(module, "EXAMPLES", {}).items()
+             for k, expression in enumerate(expressions)]
+    return textwrap.dedent(module.BODY).strip("\n") + "\n" + "\n".join(calls) + "\n"
+
+
+def example_name(grade_id: str, k: int) -> str:
+    return f"example__{grade_id}__{k}"
+
+
 def probe_cell(assignment: str, mark: str = REFERENCE_MARK):
     """The probe of ``assignment`` as a notebook code cell, with its fixed id."""
     import nbformat
 
-    from .probes import spec
-
-    cell = nbformat.v4.new_code_cell(probe_source(spec(assignment).BODY, mark))
+    cell = nbformat.v4.new_code_cell(probe_source(probe_body(assignment), mark))
     cell["id"] = PROBE_CELL_ID
     return cell
 
@@ -358,8 +395,6 @@ def run_reference(source_notebook: str, assignment: str, folder: str, keep_going
 
     With ``keep_going`` a cell that fails is skipped, as a kernel would (for running
     the probe on other notebooks than the solutions, in tests)."""
-    from .probes import spec
-
     os.chdir(folder)
     namespace: dict = {"__name__": "__main__"}
     for source in code_cells_without_tests(read(source_notebook)):
@@ -368,7 +403,7 @@ def run_reference(source_notebook: str, assignment: str, folder: str, keep_going
         except Exception:
             if not keep_going:
                 raise
-    exec(compile(probe_source(spec(assignment).BODY), "probe", "exec"), namespace)
+    exec(compile(probe_source(probe_body(assignment)), "probe", "exec"), namespace)
 
 
 # -- comparing ---------------------------------------------------------------------------------
@@ -412,6 +447,60 @@ def verdicts(assignment: str, student: Outputs, reference: Outputs, inputs: dict
         except Exception as exc:  # noqa: BLE001 -- odd values are wrong values
             failed[gid] = f"the grader could not read what your function returned ({type(exc).__name__}: {exc})"
     return Checks(failed, forged, True, complete == mark)
+
+
+# -- the smallest failing example ----------------------------------------------------------------
+
+def _rounded(value):
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def _shown(value) -> str:
+    if isinstance(value, Raised):
+        return f"raised {value.names[0]}"
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    value = _rounded(value)
+    text = json.dumps(value) if isinstance(value, (list, dict)) else repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _agree(got, expected) -> bool:
+    if isinstance(expected, Raised) or isinstance(got, Raised):
+        return isinstance(got, Raised) and isinstance(expected, Raised) and got.names[0] == expected.names[0]
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and set(got) == set(expected) and all(_agree(got[k], expected[k]) for k in expected)
+    try:
+        a, b = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True))
+    except (TypeError, ValueError):
+        return got == expected
+
+
+def failing_example(assignment: str, grade_id: str, student: Outputs, reference: Outputs) -> str:
+    """The first of the cell's small public examples on which the student's function
+    disagrees with the solution: 'call returned X, expected Y', or '' if none does."""
+    from .probes import spec
+
+    for k, expression in enumerate(getattr(spec(assignment), "EXAMPLES", {}).get(grade_id, [])):
+        name = example_name(grade_id, k)
+        got, expected = student[name], reference[name]
+        if isinstance(expected, Missing) or isinstance(got, Forged):
+            continue
+        if isinstance(got, Missing):
+            return f"{expression} did not finish"
+        if not _agree(got, expected):
+            said = _shown(got) if isinstance(got, Raised) else f"returned {_shown(got)}"
+            wanted = (f"it should raise {expected.names[0]}" if isinstance(expected, Raised)
+                      else f"expected {_shown(expected)}")
+            return f"{expression} {said}; {wanted}"
+    return ""
 
 
 # -- static evidence -----------------------------------------------------------------------------

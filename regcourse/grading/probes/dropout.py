@@ -24,6 +24,8 @@ def make_inputs(rng):
                         "l2w": (4, 32), "l2b": (4,), "xin": (1, 6)}.items():
         inputs[name] = rng.standard_normal(shape)
     inputs["var"] = rng.uniform(0.5, 2.0, 32)
+    for name, shape in {"rW1": (5, 6), "rb1": (5,), "rW2": (3, 5), "rb2": (3,), "rx": (6,)}.items():
+        inputs[name] = rng.standard_normal(shape)
     for j, _ in enumerate(EXACT_PS):   # dropout on the inputs of a softmax layer, large weights
         inputs[f"exact_w{j}"] = 3 * rng.standard_normal((3, 5))
         inputs[f"exact_b{j}"] = rng.standard_normal(3)
@@ -85,6 +87,11 @@ for k, p in enumerate([0.2, 0.5, 0.7]):
     call(f"arithmetic_{k}", "softmax_ensemble_arithmetic", W, b, v, p)
     for j, q in enumerate([0.0, p, 0.9]):
         call(f"scaling_{k}_{j}", "softmax_weight_scaling", W, b, v, q)
+
+gaps = run("gaps", "relu_dropout_gaps", load("rW1"), load("rb1"), load("rW2"), load("rb2"), 2 * load("rx"), 0.4)
+if isinstance(gaps, dict):
+    for key in ["inputs", "hidden"]:
+        save(f"gaps_{key}", np.asarray(gaps[key]) if key in gaps else None)
 
 import itertools
 import torch
@@ -259,6 +266,30 @@ def check_mc(student, reference, inputs):
         raise Wrong("the nested model's modes were not restored")
 
 
+def check_gaps(student, reference, inputs):
+    what = "relu_dropout_gaps(W1, b1, W2, b2, x, 0.4)"
+    close(student, reference, "gaps_inputs", rtol=0, atol=1e-10, what=f"{what}['inputs']")
+    hidden = array(student, "gaps_hidden", (3,), f"{what}['hidden']")
+    if np.abs(hidden).max() > 1e-10:
+        raise Wrong(f"{what}['hidden'] is {hidden}: with the masks on the hidden units the gap is 0 up to rounding")
+
+
+# Small public calls whose results feedback shows when the cell fails: the smallest
+# failing example (each list from the smallest input up).
+EXAMPLES = {
+    "test_dropout_forward_evaluation": ["dropout_forward(np.array([1.0, 2.0]), 0.5, np.random.default_rng(0), train=False)",
+                                        "dropout_forward(np.array([1.0, 2.0]), 0.0, np.random.default_rng(0))"],
+    "test_dropout_forward_p_one": ["dropout_forward(np.array([1.0, 2.0]), 1.0, np.random.default_rng(0))"],
+    "test_dropout_forward_rejects_bad_p": ["dropout_forward(np.ones(2), 0.5, np.random.default_rng(0))[0].shape",
+                                           "dropout_forward(np.ones(2), 1.5, np.random.default_rng(0))"],
+    "test_dropout_backward": ["dropout_backward(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[2.0, 0.0], [0.0, 2.0]]))"],
+    "test_softmax_ensemble_geometric": ["softmax_ensemble_geometric(np.array([[1.0, -1.0], [0.0, 1.0]]), np.zeros(2), np.array([1.0, 2.0]), 0.5)"],
+    "test_softmax_ensemble_arithmetic": ["softmax_ensemble_arithmetic(np.array([[1.0, -1.0], [0.0, 1.0]]), np.zeros(2), np.array([1.0, 2.0]), 0.2)"],
+    "test_softmax_weight_scaling": ["softmax_weight_scaling(np.array([[2.0, 0.0], [0.0, 1.0]]), np.zeros(2), np.array([1.0, 1.0]), 0.75)"],
+    "test_relu_dropout_gaps": ["relu_dropout_gaps(np.eye(2), np.zeros(2), np.array([[1.0, -1.0], [0.0, 1.0]]), np.zeros(2), np.array([1.0, -2.0]), 0.5)"],
+}
+
+
 CHECKS = {
     "test_dropout_forward": check_forward,
     "test_dropout_forward_evaluation": check_evaluation,
@@ -270,4 +301,5 @@ CHECKS = {
     "test_softmax_ensemble_arithmetic": check_arithmetic,
     "test_softmax_weight_scaling": check_scaling,
     "test_mc_dropout_predict": check_mc,
+    "test_relu_dropout_gaps": check_gaps,
 }

@@ -23,6 +23,10 @@ def make_inputs(rng):
     X2 = 3.0 * rng.standard_normal((40, 10))
     inputs["X2"], inputs["y2"] = X2, X2 @ rng.standard_normal(10) + rng.standard_normal(40)
     inputs["X3"], inputs["y3"] = rng.standard_normal((50, 30)), rng.standard_normal(50)
+    Xv = rng.standard_normal((100, 20))
+    w_true = np.zeros(20)
+    w_true[rng.permutation(20)[:4]] = rng.choice([-1.0, 1.0], 4) * rng.uniform(1.0, 3.0, 4)
+    inputs["Xv"], inputs["wv"], inputs["yv"] = Xv, w_true, Xv @ w_true + 0.5 * rng.standard_normal(100)
     sparse = rng.standard_normal((10, 10))
     sparse[rng.random((10, 10)) < 0.3] = 0.0
     inputs["sparse"] = sparse
@@ -59,6 +63,16 @@ X3, y3 = load("X3"), load("y3")
 for i, l in enumerate([0.5, 5.0]):
     for k in [1, 2, 4, 8, 16, 32, 64, 128, 256]:
         call(f"path_{i}_{k}", "lasso_ista", X3, y3, l, n_iter=k)
+
+Xv, yv = load("Xv"), load("yv")
+versus = run("versus", "lasso_versus_ridge", Xv, yv, load("wv"),
+             float(np.abs(Xv.T @ yv).max()) * np.array([1.2, 0.5, 0.15, 0.04, 0.01]))
+if isinstance(versus, dict):
+    for key in ["lasso_zeros", "ridge_zeros", "support_recovered"]:
+        if key in versus:
+            save(f"versus_{key}", np.asarray(versus[key]))
+        else:
+            save(f"versus_{key}", None)
 
 sparse = load("sparse")
 call("sparsity_exact", "sparsity", sparse)
@@ -134,11 +148,40 @@ def check_objective(student, reference, inputs):
                 raise Wrong(f"the objective increased at n_iter = {k}")
 
 
+def check_versus(student, reference, inputs):
+    what = "lasso_versus_ridge(X, y, w_true, lams) with X of shape (100, 20)"
+    for key in ["lasso_zeros", "ridge_zeros", "support_recovered"]:
+        got = array(student, f"versus_{key}", (5,), f"{what}[{key!r}]")
+        expected = array(reference, f"versus_{key}")
+        if not np.array_equal(got, expected):
+            raise Wrong(f"{what}[{key!r}] is {got.astype(int).tolist()}, expected {expected.astype(int).tolist()}")
+
+
 def check_sparsity(student, reference, inputs):
     cases = {"sparsity_exact": "sparsity(w)", "sparsity_atol": "sparsity(w, atol=0.5)",
              "sparsity_zeros": "sparsity(np.zeros(7))", "sparsity_ones": "sparsity(np.ones((2, 3)))"}
     for name, what in cases.items():
         close(student, reference, name, rtol=1e-12, atol=1e-12, what=what)
+
+
+# Small public calls whose results feedback shows when the cell fails: the smallest
+# failing example (each list from the smallest input up).
+EXAMPLES = {
+    "test_l1_penalty": ["l1_penalty(np.array([3.0, -4.0]), 2.0)",
+                        "l1_penalty([np.array([1.0]), np.array([-2.0, 3.0])], 1.0)",
+                        "l1_penalty((np.array([1.0]), np.array([-2.0])), 1.0)"],
+    "test_l1_penalty_rejects_negative_lam": ["l1_penalty(np.array([1.0]), 1.0)", "l1_penalty(np.array([1.0]), -1.0)"],
+    "test_l1_subgradient": ["l1_subgradient(np.array([2.0, -0.5, 0.0]), 3.0)"],
+    "test_soft_threshold": ["soft_threshold(np.array([3.0, -3.0, 0.5, -0.5, 0.0]), 1.0)",
+                            "soft_threshold(np.array([1.0, -1.0]), 0.0)"],
+    "test_soft_threshold_rejects_negative_t": ["soft_threshold(np.array([1.0]), 0.5)",
+                                               "soft_threshold(np.array([1.0]), -0.1)"],
+    "test_lasso_ista": ["lasso_ista(np.array([[1.0], [1.0]]), np.array([3.0, 1.0]), 2.0)",
+                        "lasso_ista(np.array([[1.0], [1.0]]), np.array([3.0, 1.0]), 10.0)"],
+    "test_lasso_ista_objective_decreases": ["lasso_ista(np.array([[1.0], [1.0]]), np.array([3.0, 1.0]), 2.0, n_iter=1)"],
+    "test_sparsity": ["sparsity(np.array([0.0, 1.0, 0.0, 2.0]))", "sparsity(np.array([0.0, 1e-9, 2.0]), atol=1e-6)"],
+    "test_lasso_versus_ridge": ["lasso_versus_ridge(np.eye(2), np.array([3.0, 0.5]), np.array([1.0, 0.0]), np.array([1.0, 4.0]))"],
+}
 
 
 CHECKS = {
@@ -150,4 +193,5 @@ CHECKS = {
     "test_lasso_ista": check_lasso,
     "test_lasso_ista_objective_decreases": check_objective,
     "test_sparsity": check_sparsity,
+    "test_lasso_versus_ridge": check_versus,
 }

@@ -15,6 +15,8 @@ def make_inputs(rng):
     inputs["X"], inputs["y"] = rng.standard_normal((30, 5)), rng.standard_normal(30)
     inputs["Xwide"], inputs["ywide"] = rng.standard_normal((8, 20)), rng.standard_normal(8)
     inputs["Xs"] = rng.standard_normal((20, 6)) * np.array([5.0, 2.0, 1.0, 0.5, 0.2, 0.1])
+    inputs["Xe"] = rng.standard_normal((30, 5)) * np.array([4.0, 2.0, 1.0, 0.5, 0.2])
+    inputs["ye"] = rng.standard_normal(30)
     inputs.update({name: rng.standard_normal(shape) for name, shape in TORCH_SHAPES.items()})
     return inputs
 
@@ -41,6 +43,8 @@ call("ridge_negative", "ridge_fit", X, y, -1e-12)
 for j, r in enumerate([0.01, 1.0, 30.0]):
     call(f"shrink_{j}", "shrinkage_factors", load("Xs"), r)
 call("shrink_wide", "shrinkage_factors", load("Xwide")[:3, :5], 2.0)
+for j, r in enumerate([0.1, 1.0, 10.0]):
+    call(f"ratios_{j}", "ridge_eigen_ratios", load("Xe"), load("ye"), r)
 
 import torch
 from torch import nn
@@ -98,6 +102,12 @@ def check_shrinkage(student, reference, inputs):
         close(student, reference, name, rtol=1e-8, atol=1e-10, what=what)
 
 
+def check_eigen_ratios(student, reference, inputs):
+    for j, lam in enumerate([0.1, 1.0, 10.0]):
+        close(student, reference, f"ratios_{j}", rtol=1e-6, atol=1e-9,
+              what=f"ridge_eigen_ratios(X, y, {lam}) with X of shape (30, 5)")
+
+
 def check_torch(student, reference, inputs):
     what = "l2_penalty_torch(model, lam) on a model with batch normalization"
     if student["torch_is_tensor"] is not True:
@@ -110,6 +120,24 @@ def check_torch(student, reference, inputs):
         raise Wrong(f"{what} did not return a scalar")
 
 
+# Small public calls whose results feedback shows when the cell fails: the smallest
+# failing example (each list from the smallest input up).
+EXAMPLES = {
+    "test_l2_penalty": ["l2_penalty(np.array([3.0, 4.0]), 2.0)",
+                        "l2_penalty([np.array([1.0]), np.array([[1.0, 1.0]])], 2.0)",
+                        "l2_penalty((np.array([1.0]), np.array([2.0])), 1.0)"],
+    "test_l2_penalty_rejects_negative_lam": ["l2_penalty(np.array([1.0]), 1.0)", "l2_penalty(np.array([1.0]), -1.0)"],
+    "test_l2_grad": ["l2_grad(np.array([1.0, -2.0]), 0.5)"],
+    "test_ridge_fit": ["ridge_fit(np.eye(2), np.array([2.0, 4.0]), 1.0)",
+                       "ridge_fit(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]), 0.0)",
+                       "ridge_fit(np.array([[1.0, 2.0]]), np.array([1.0]), 1.0)"],
+    "test_ridge_fit_rejects_negative_lam": ["ridge_fit(np.eye(2), np.ones(2), 0.5)", "ridge_fit(np.eye(2), np.ones(2), -0.5)"],
+    "test_shrinkage_factors": ["shrinkage_factors(np.array([[3.0, 0.0], [0.0, 1.0]]), 1.0)",
+                               "shrinkage_factors(np.array([[1.0, 1.0]]), 1.0)"],
+    "test_ridge_eigen_ratios": ["ridge_eigen_ratios(np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), np.array([2.0, 1.0, 0.0]), 1.0)"],
+}
+
+
 CHECKS = {
     "test_l2_penalty": check_penalty,
     "test_l2_penalty_rejects_negative_lam": check_penalty_negative,
@@ -117,5 +145,6 @@ CHECKS = {
     "test_ridge_fit": check_ridge,
     "test_ridge_fit_rejects_negative_lam": check_ridge_negative,
     "test_shrinkage_factors": check_shrinkage,
+    "test_ridge_eigen_ratios": check_eigen_ratios,
     "test_l2_penalty_torch": check_torch,
 }

@@ -41,6 +41,21 @@ def check_negative(student, reference, inputs):
     raised(student, "negative", "ValueError", "regularized_cost(X, y, w, -1.0)")
 
 
+# Small public calls whose results feedback shows when the cell fails: the smallest
+# failing example (each list from the smallest input up).
+EXAMPLES = {
+    "test_regularized_cost": [
+        "regularized_cost(np.array([[1.0]]), np.array([0.0]), np.array([2.0]), 0.0)",
+        "regularized_cost(np.array([[1.0]]), np.array([0.0]), np.array([2.0]), 1.0)",
+        "regularized_cost(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([1.0, 0.0, 0.0]), np.array([1.0, 1.0]), 1.0)",
+    ],
+    "test_regularized_cost_rejects_negative_lam": [
+        "regularized_cost(np.ones((1, 1)), np.ones(1), np.ones(1), 1.0)",
+        "regularized_cost(np.ones((1, 1)), np.ones(1), np.ones(1), -1.0)",
+    ],
+}
+
+
 CHECKS = {
     "test_regularized_cost": check_cost,
     "test_regularized_cost_rejects_negative_lam": check_negative,

@@ -12,7 +12,8 @@ SETTINGS = [(1e-2, 0.0, (0.9, 0.999), 1e-8), (3e-3, 0.1, (0.9, 0.999), 1e-8), (1
 def make_inputs(rng):
     inputs = {"w": rng.standard_normal((3, 5)), "g": rng.standard_normal((3, 5)),
               "grads": np.array([1e-3, 1.0, 10.0, 100.0]) * rng.standard_normal((STEPS, 3, 4)),
-              "w0": rng.standard_normal((3, 4))}
+              "w0": rng.standard_normal((3, 4)), "wm": rng.standard_normal(5),
+              "gm": rng.standard_normal((30, 5)), "noise_seed": rng.integers(0, 2**31, size=1)}
     return inputs
 
 
@@ -45,6 +46,17 @@ for function in ["adam_step", "adamw_step"]:
             save(f"{function}_{j}_v", state["v"])
         except BaseException as exc:
             save_error(f"{function}_{j}_final", exc)
+
+wm, gm = load("wm"), list(load("gm"))
+for j, (momentum, decay, decoupled) in enumerate([(0.9, 0.05, False), (0.9, 0.05, True), (0.5, 0.2, False)]):
+    call(f"momentum_{j}", "sgd_momentum_trajectory", wm, gm, 0.1, momentum, decay, decoupled=decoupled)
+save("momentum_w0_after", wm)
+scales = np.array([20.0, 1.0, 0.01])
+decays = run("adam_decay", "adam_decay_by_gradient_scale", scales, 200, 3e-3, 0.3,
+             np.random.default_rng(int(load("noise_seed")[0])))
+if isinstance(decays, dict):
+    for key in ["adam_l2", "adamw"]:
+        save(f"adam_decay_{key}", np.asarray(decays[key]) if key in decays else None)
 
 import torch
 from torch import nn
@@ -113,6 +125,38 @@ def check_groups(student, reference, inputs):
             raise Wrong("a group's params are not a list")
 
 
+def check_momentum(student, reference, inputs):
+    for j, (momentum, decay, decoupled) in enumerate([(0.9, 0.05, False), (0.9, 0.05, True), (0.5, 0.2, False)]):
+        close(student, reference, f"momentum_{j}", rtol=1e-8, atol=1e-10,
+              what=f"sgd_momentum_trajectory(w0, grads, 0.1, {momentum}, {decay}, decoupled={decoupled})")
+    if not np.array_equal(array(student, "momentum_w0_after"), inputs["wm"]):
+        raise Wrong("sgd_momentum_trajectory changed w0 in place")
+
+
+def check_adam_decay(student, reference, inputs):
+    for key in ["adam_l2", "adamw"]:
+        close(student, reference, f"adam_decay_{key}", rtol=1e-6, atol=1e-9,
+              what=f"adam_decay_by_gradient_scale([20, 1, 0.01], 200, 3e-3, 0.3, rng)[{key!r}]")
+
+
+# Small public calls whose results feedback shows when the cell fails: the smallest
+# failing example (each list from the smallest input up).
+EXAMPLES = {
+    "test_sgd_l2_step": ["sgd_l2_step(np.array([1.0, -2.0]), np.array([0.5, 0.5]), 0.1, 0.2)"],
+    "test_sgdw_step": ["sgdw_step(np.array([1.0, -2.0]), np.array([0.5, 0.5]), 0.1, 0.2)"],
+    "test_init_adam_state": ["init_adam_state(np.ones(2))"],
+    "test_adam_step": ["adam_step(np.array([1.0, 1.0]), np.array([4.0, -0.01]), {'t': 0, 'm': np.zeros(2), 'v': np.zeros(2)}, 0.1)",
+                       "adam_step(np.array([1.0]), np.array([0.0]), {'t': 0, 'm': np.zeros(1), 'v': np.zeros(1)}, 0.1, lam=0.5)"],
+    "test_adamw_step": ["adamw_step(np.array([2.0, -4.0]), np.zeros(2), {'t': 0, 'm': np.zeros(2), 'v': np.zeros(2)}, 0.1, wd=0.5)",
+                        "adamw_step(np.array([2.0]), np.array([3.0]), {'t': 0, 'm': np.zeros(1), 'v': np.zeros(1)}, 0.1, wd=0.5)"],
+    "test_sgd_momentum_trajectory": [
+        "sgd_momentum_trajectory(np.array([1.0]), [np.array([0.5]), np.array([0.5])], 0.1, 0.9, 0.2)",
+        "sgd_momentum_trajectory(np.array([1.0]), [np.array([0.5]), np.array([0.5])], 0.1, 0.9, 0.2, decoupled=True)",
+    ],
+    "test_adam_decay_by_gradient_scale": ["adam_decay_by_gradient_scale(np.array([1.0]), 3, 0.1, 0.5, np.random.default_rng(0))"],
+}
+
+
 CHECKS = {
     "test_sgd_l2_step": check_sgd,
     "test_sgdw_step": check_sgdw,
@@ -120,4 +164,6 @@ CHECKS = {
     "test_adam_step": _check_optimizer("adam_step"),
     "test_adamw_step": _check_optimizer("adamw_step"),
     "test_decay_param_groups": check_groups,
+    "test_sgd_momentum_trajectory": check_momentum,
+    "test_adam_decay_by_gradient_scale": check_adam_decay,
 }
