@@ -51,6 +51,9 @@ MUTANTS = [
            "    return (Q.T @ ridge_fit(X, y, lam)) / (Q.T @ ridge_fit(X, y, 0.0))", {RATIOS}, "ascending"),
     mutant("eigen ratios upside down", "ridge_eigen_ratios", RATIOS_DEF + "    Q = Q[:, ::-1]\n"
            "    return (Q.T @ ridge_fit(X, y, 0.0)) / (Q.T @ ridge_fit(X, y, lam))", {RATIOS}, "upside down"),
+    mutant("eigen ratios predicted, not measured", "ridge_eigen_ratios",
+           "def ridge_eigen_ratios(X, y, lam):\n    return shrinkage_factors(X, lam)",
+           {RATIOS}, "did not follow ridge_fit"),
     mutant("biases penalized", "l2_penalty_torch", TORCH_DEF +
            "    return 0.5 * lam * sum((p ** 2).sum() for p in model.parameters())", {TORCH}, "biases were penalized"),
     mutant("penalty detached from autograd", "l2_penalty_torch", TORCH_DEF +

@@ -121,6 +121,13 @@ def shrinkage_factors(X, lam):
     sigma[:len(s)] = s ** 2
     return sigma / (sigma + lam)
 '''),
+    answer("eigen ratios from the right singular vectors, ridge_fit by keyword", "l2",
+           "ridge_eigen_ratios", '''
+def ridge_eigen_ratios(X, y, lam):
+    _, _, Vt = np.linalg.svd(np.asarray(X, dtype=float), full_matrices=False)
+    ridge, least_squares = ridge_fit(X=X, y=y, lam=lam), ridge_fit(X, y, lam=0.0)
+    return (Vt @ ridge) / (Vt @ least_squares)
+'''),
     answer("FISTA", "l1", "lasso_ista", '''
 def lasso_ista(X, y, lam, n_iter=1000):
     step = 1.0 / np.linalg.eigvalsh(X.T @ X)[-1]

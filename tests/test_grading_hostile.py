@@ -404,3 +404,69 @@ def test_the_attack_fools_plain_nbgrader(student, course, tmp_path):
     course.submit(student, AID, path)
     assert course.autograde(AID, student)["success"]
     assert sum(s.score for s in course.scores(AID, student)) > 0
+
+
+# -- attacks on a measure-it task ------------------------------------------------------
+# The measure-it functions call the learner's own earlier functions, and their tests swap
+# those functions for a moment: attacks that ride on that, graded in their own class.
+MEASURED = "l2"
+MEASURE_FULL = 13.0           # l2's automatic points (its written answer is pending)
+RATIOS_POINTS = 3.0           # the points of test_ridge_eigen_ratios
+RATIOS_HEAD = "def ridge_eigen_ratios(X, y, lam):\n"
+
+
+def ratios(body: str):
+    return sub.with_function(MEASURED, "ridge_eigen_ratios", RATIOS_HEAD + textwrap.indent(
+        textwrap.dedent(body).strip("\n"), "    "))
+
+
+MEASURE_HOSTILE = {
+    # reads the effective lam off ridge_fit on a 1 x 1 problem and returns the prediction
+    # at it: the test's change of ridge_fit is not a change of lam
+    "ratios-sniff-the-swap": (ratios("""
+        scale = 1 / ridge_fit(np.eye(1), np.ones(1), 1.0)[0] - 1
+        return shrinkage_factors(X, scale * lam)
+        """), MEASURE_FULL - RATIOS_POINTS, False),
+    # undoes the test's swap, so that the test measures the real ridge_fit
+    "ratios-pin-ridge-fit": (ratios("""
+        import sys
+        main = sys.modules['__main__']
+        main.ridge_fit = main.__dict__.get('_own_ridge_fit', ridge_fit)
+        return shrinkage_factors(X, lam)
+        """), MEASURE_FULL - RATIOS_POINTS, False),
+    # agrees with every comparison made after it is first called
+    "ratios-allclose-replaced": (ratios("""
+        import numpy
+        numpy.allclose = numpy.isclose = lambda *a, **k: True
+        return np.zeros(X.shape[1])
+        """), 0.0, True),  # tampering: the submission earns nothing
+    # writes the probe's expected outputs itself
+    "ratios-probe-outputs-written": (ratios("""
+        import json, os
+        os.makedirs('probe-out', exist_ok=True)
+        for name in ['ratios_0', 'ratios_1', 'ratios_2', 'ratios_follow']:
+            json.dump([0.5] * X.shape[1], open(f'probe-out/{name}.json', 'w'))
+        return shrinkage_factors(X, lam)
+        """), 0.0, True),
+}
+MEASURE_HONEST = {"cy": (sub.solution(MEASURED), MEASURE_FULL)}
+
+
+@pytest.fixture(scope="module")
+def graded_measure(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile-measure") / "course"
+    students = {s: copy.deepcopy(v[0]) for s, v in {**MEASURE_HOSTILE, **MEASURE_HONEST}.items()}
+    course = sub.class_folder(root, MEASURED, students)
+    limits = Limits(cell_seconds=20, submission_seconds=120)
+    results = grade_class(course.root, MEASURED, jobs=2, limits=limits, progress=None)
+    return course, {r.student: r for r in results}
+
+
+@pytest.mark.parametrize("student", [*MEASURE_HOSTILE, *MEASURE_HONEST])
+def test_attacks_on_a_measurement_earn_only_what_they_solved(student, graded_measure):
+    course, results = graded_measure
+    _, expected, tampering = {**MEASURE_HOSTILE, **{k: (*v, False) for k, v in MEASURE_HONEST.items()}}[student]
+    r = results[student]
+    report = " | ".join(r.tampering + r.problems + [i.message for i in r.items])
+    assert r.score == expected, f"{student}: {r.score} points instead of {expected}: {report}"
+    assert bool(r.tampering) == tampering, f"{student}: tampering reported = {r.tampering}"

@@ -86,6 +86,9 @@ HINTS: dict[str, list[Hint]] = {
              "np.linalg.eigh returns the eigenvectors for ascending eigenvalues: reverse its columns, Q[:, ::-1]."),
         Hint("test_ridge_eigen_ratios$", r"upside down",
              "The ratio is the ridge component over the least-squares component, (Q.T @ w_ridge) / (Q.T @ w_ls)."),
+        Hint("test_ridge_eigen_ratios$", r"did not follow ridge_fit",
+             "The task measures: call ridge_fit(X, y, lam) and ridge_fit(X, y, 0.0) and project both on the "
+             "eigenvectors. Returning sigma / (sigma + lam) gives the right numbers without measuring anything."),
         Hint("test_l2_penalty_torch$", r"biases were penalized|one-dimensional",
              "Only the weight matrices (p.ndim > 1) are penalized; biases and normalization parameters are "
              "one-dimensional (L2 chapter, 'In practice')."),

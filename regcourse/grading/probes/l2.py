@@ -45,6 +45,14 @@ for j, r in enumerate([0.01, 1.0, 30.0]):
 call("shrink_wide", "shrinkage_factors", load("Xwide")[:3, :5], 2.0)
 for j, r in enumerate([0.1, 1.0, 10.0]):
     call(f"ratios_{j}", "ridge_eigen_ratios", load("Xe"), load("ye"), r)
+# the measurement must follow ridge_fit: changed into ridge plus a tenth of least squares
+own_ridge_fit = ns.get("ridge_fit")
+if callable(own_ridge_fit):
+    ns["ridge_fit"] = lambda X, y, lam: own_ridge_fit(X, y, lam) + 0.1 * own_ridge_fit(X, y, 0.0)
+    try:
+        call("ratios_follow", "ridge_eigen_ratios", load("Xe"), load("ye"), 1.0)
+    finally:
+        ns["ridge_fit"] = own_ridge_fit
 
 import torch
 from torch import nn
@@ -106,6 +114,13 @@ def check_eigen_ratios(student, reference, inputs):
     for j, lam in enumerate([0.1, 1.0, 10.0]):
         close(student, reference, f"ratios_{j}", rtol=1e-6, atol=1e-9,
               what=f"ridge_eigen_ratios(X, y, {lam}) with X of shape (30, 5)")
+    try:
+        close(student, reference, "ratios_follow", rtol=1e-6, atol=1e-9,
+              what="ridge_eigen_ratios(X, y, 1.0) with ridge_fit changed")
+    except Wrong:
+        raise Wrong("ridge_eigen_ratios did not follow ridge_fit: when ridge_fit was changed for a "
+                    "moment, the ratios did not change with it. Measure the two solutions "
+                    "with your ridge_fit; do not return the predicted factors") from None
 
 
 def check_torch(student, reference, inputs):
