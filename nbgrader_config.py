@@ -20,7 +20,8 @@ c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows the points and each failing test's message, never the hidden tests:
 # ClearHiddenTests removes them from the cells, HideTestDetails from the tracebacks;
-# RemoveRubrics takes out the written answers' rubrics, which only graders see, and
+# RemoveRubrics takes out the written answers' rubrics, which only graders see, PendingAnswers
+# marks the ungraded ones pending (not "Score: 0"), and
 # RenderMathOffline draws the equations as MathML, so the page needs no network.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
@@ -28,6 +29,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "regcourse.grading.feedback.HideTestDetails",
     "regcourse.grading.feedback.RemoveRubrics",
+    "regcourse.grading.feedback.PendingAnswers",
     "regcourse.grading.feedback.RenderMathOffline",
 ]
 # nbgrader's feedback page without MathJax from a CDN: the course's template folder,

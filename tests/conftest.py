@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -93,3 +94,30 @@ def toc_files() -> list[str]:
     for part in toc.get("parts", []):
         walk(part.get("chapters", []))
     return files
+
+
+# -- the browser (Debian's Chromium, driven by Playwright) -----------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = REPO / "_build" / "screenshots"
+
+
+def missing_tool(what: str):
+    """Skip with the reason; under CI=true a missing tool is a failure, never a skip."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} (CI=true: the browser tests must run)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        missing_tool(f"Chromium is not installed at {CHROMIUM}: browser tests skipped "
+                     "(install it with `apt-get install chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -108,3 +108,4 @@ def test_the_grader_sees_the_rubric_beside_the_answer_and_the_learner_does_not(c
     assert "no factor is zero" in page                      # the learner's own answer
     assert "Rubric (2 points)" not in page and "Model answer" not in page
     assert "cdnjs" not in page and "<math" in page          # equations drawn offline
+    assert "Written response</a> (Score: 1.5 / 2.0)" in page and "Pending:" not in page

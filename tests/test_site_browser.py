@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -20,23 +19,12 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from conftest import LESSON_CODE_WIDTH, REPO, toc_files
+from conftest import LESSON_CODE_WIDTH, REPO, SCREENSHOTS, missing_tool, toc_files
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 AXE = REPO / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = REPO / "_build" / "screenshots"
 SITE_TITLE = "Regularization in Neural Networks"
 PAGES = toc_files()
 DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
-
-
-def _missing(what: str):
-    """Skip with the reason; under CI=true a missing tool is a failure, never a skip."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} (CI=true: the browser tests must run)")
-    pytest.skip(what)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -51,19 +39,6 @@ def site(built_site):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _missing(f"Chromium is not installed at {CHROMIUM}: browser tests skipped "
-                 "(install it with `apt-get install chromium`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _prose(name: str) -> str:
@@ -181,7 +156,7 @@ def test_page_in_the_browser(name, site, browser, built_site):
         # accessibility: no serious or critical violation (the issue's bar), and none of
         # moderate impact either, since the theme's one (the logo outside landmarks) is repaired
         if not AXE.exists():
-            _missing(f"axe-core is not installed at {AXE} (make installs it with npm when npm is present)")
+            missing_tool(f"axe-core is not installed at {AXE} (make installs it with npm when npm is present)")
         page.add_script_tag(path=str(AXE))
         violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']}))"
                                    ".violations.map(v => ({id: v.id, impact: v.impact, "

@@ -36,7 +36,8 @@ from .tracebacks import where
 TEMPLATES = Path(__file__).parent / "templates"
 NBGRADER_STEPS = ["nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 FEEDBACK_STEPS = ["nbgrader.preprocessors.ClearHiddenTests", "regcourse.grading.feedback.HideTestDetails",
-                  "regcourse.grading.feedback.RemoveRubrics", "regcourse.grading.feedback.RenderMathOffline"]
+                  "regcourse.grading.feedback.RemoveRubrics", "regcourse.grading.feedback.PendingAnswers",
+                  "regcourse.grading.feedback.RenderMathOffline"]
 REPORT_CELL = "regcourse-grading-report"
 RUBRIC_CELL = "regcourse-rubric-"
 
@@ -75,6 +76,27 @@ class RemoveRubrics(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         nb.cells = [c for c in nb.cells if not str(c.get("id", "")).startswith(RUBRIC_CELL)]
+        return nb, resources
+
+
+class PendingAnswers(NbGraderPreprocessor):
+    """Written answers that no one has graded yet are pending, not scored 0: nbgrader's page
+    would list them as "Score: 0.0"; they are shown without a score and marked pending."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            for cell in nb.cells:
+                meta = nbgrader_meta(cell)
+                if not is_written_answer(cell):
+                    continue
+                grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                if grade.manual_score is None:
+                    meta["grade"] = False  # the page lists and scores graded cells only
+                    cell.source += (f"\n\n*Pending: {meta.get('points', 0):g} points, graded by your "
+                                    "instructor.*")
         return nb, resources
 
 
@@ -123,7 +145,9 @@ class RenderMathOffline(NbGraderPreprocessor):
 
 REPORT_STYLE = """
 <style>
+div.regcourse-report { overflow-x: auto; max-width: 100%; }  /* a narrow screen scrolls the table */
 table.regcourse-report { border-collapse: collapse; margin: 0.5em 0 1em; width: 100%; }
+table.regcourse-report code { overflow-wrap: anywhere; }
 table.regcourse-report th, table.regcourse-report td { border: 1px solid #c8c8c8; padding: 0.35em 0.6em;
   text-align: left; vertical-align: top; }
 table.regcourse-report th { background: #f0f0f0; }
@@ -167,9 +191,9 @@ def report_html(result: Result, hints: bool = False) -> str:
         verdict = i.verdict.replace(" ", "-")
         rows.append(f"<tr><td><code>{e(i.grade_id)}</code></td><td class=\"points\">{points}</td>"
                     f"<td class=\"regcourse-verdict-{verdict}\">{e(i.verdict)}</td><td>{why}</td></tr>")
-    parts.append('<table class="regcourse-report"><thead><tr><th>graded cell</th><th>points</th>'
-                 "<th>verdict</th><th>why points were lost</th></tr></thead><tbody>"
-                 + "".join(rows) + "</tbody></table>")
+    parts.append('<div class="regcourse-report"><table class="regcourse-report"><thead><tr>'
+                 "<th>graded cell</th><th>points</th><th>verdict</th><th>why points were lost</th></tr>"
+                 "</thead><tbody>" + "".join(rows) + "</tbody></table></div>")
     if not hints and any(i.hint for i in result.items):
         parts.append("<p>Stuck? Grade again with <code>--hint</code> to see the likely cause of each lost "
                      "point.</p>")
