@@ -6,7 +6,7 @@ import pytest
 
 from fairness import check_mutant, check_passes_over_seeds, mutant
 
-SGD, SGDW, INIT = "test_sgd_l2_step", "test_sgdw_step", "test_init_adam_state"
+SGD, INIT = "test_sgd_l2_step", "test_init_adam_state"
 ADAM, ADAMW, GROUPS = "test_adam_step", "test_adamw_step", "test_decay_param_groups"
 MOMENTUM, DECAYS = "test_sgd_momentum_trajectory", "test_adam_decay_by_gradient_scale"
 
@@ -26,8 +26,18 @@ MUTANTS = [
            "def sgd_l2_step(w, grad, lr, lam):\n    return w - lr * grad", {SGD}, "penalty is missing"),
     mutant("SGD penalty gradient 2 lam w", "sgd_l2_step",
            "def sgd_l2_step(w, grad, lr, lam):\n    return w - lr * (grad + 2 * lam * w)", {SGD}, "not 2 * lam * w"),
-    mutant("SGDW decay not scaled by lr", "sgdw_step",
-           "def sgdw_step(w, grad, lr, wd):\n    return (1 - wd) * w - lr * grad", {SGDW}, "not scaled by the learning rate"),
+    mutant("decoupled decay not scaled by lr", "sgd_momentum_trajectory",
+           "def sgd_momentum_trajectory(w0, grads, lr, momentum, decay, decoupled=False):\n"
+           "    w, b, out = np.array(w0, dtype=float), 0.0, []\n"
+           "    for g in grads:\n"
+           "        if decoupled:\n"
+           "            w = (1 - decay) * w\n"
+           "            b = momentum * b + g\n"
+           "        else:\n"
+           "            b = momentum * b + (g + decay * w)\n"
+           "        w = w - lr * b\n"
+           "        out.append(w.copy())\n"
+           "    return np.array(out)", {MOMENTUM}, "decoupled trajectory is wrong"),
     mutant("Adam state starts at t = 1", "init_adam_state",
            "def init_adam_state(w):\n    return {'t': 1, 'm': np.zeros_like(w), 'v': np.zeros_like(w)}",
            {INIT, ADAM, ADAMW, DECAYS}, "starts at 0"),

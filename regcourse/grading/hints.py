@@ -149,8 +149,9 @@ HINTS: dict[str, list[Hint]] = {
              "test cell names the mistake. Fix that function; this cell then measures what the chapter claims."),
         Hint("test_sgd_l2_step$", r"penalty is missing|2 \* lam \* w|not 2 \* lam",
              "The gradient of lam/2 ||w||^2 is lam w: the step is w - lr * (grad + lam * w)."),
-        Hint("test_sgdw_step$", r"not scaled by the learning rate",
-             "PyTorch's decoupled decay is scaled by the learning rate: (1 - lr * wd) * w (weight-decay chapter)."),
+        Hint("test_sgd_momentum_trajectory$", r"decoupled trajectory is wrong",
+             "PyTorch's decoupled decay is scaled by the learning rate: (1 - lr * decay) * w, applied to the "
+             "weights before the step, outside the momentum buffer (weight-decay chapter)."),
         Hint("test_init_adam_state$|test_adam|test_adamw", r"starts at 0|start at zero",
              "Adam's counter starts at 0 and is incremented before the bias correction, so the first step "
              "uses t = 1."),

@@ -21,7 +21,6 @@ BODY = """
 w, g = load("w"), load("g")
 for j, (lr, lam) in enumerate([(0.1, 0.0), (0.01, 0.5), (1.0, 3.0)]):
     call(f"sgd_{j}", "sgd_l2_step", w, g, lr, lam)
-    call(f"sgdw_{j}", "sgdw_step", w, g, lr, lam)
 save("w_after", w)
 
 state = run("init_t", "init_adam_state", load("w0"))
@@ -82,11 +81,6 @@ def check_sgd(student, reference, inputs):
         raise Wrong("a step function changed w in place: return a new array and leave w unchanged")
 
 
-def check_sgdw(student, reference, inputs):
-    for j, (lr, wd) in enumerate(SGD_SETTINGS):
-        close(student, reference, f"sgdw_{j}", rtol=1e-12, atol=1e-14, what=f"sgdw_step(w, grad, lr={lr}, wd={wd})")
-
-
 def check_init(student, reference, inputs):
     if student["init_t"] != 0 or isinstance(student["init_t"], bool):
         raise Wrong("init_adam_state's step counter t does not start at 0")
@@ -143,7 +137,6 @@ def check_adam_decay(student, reference, inputs):
 # failing example (each list from the smallest input up).
 EXAMPLES = {
     "test_sgd_l2_step": ["sgd_l2_step(np.array([1.0, -2.0]), np.array([0.5, 0.5]), 0.1, 0.2)"],
-    "test_sgdw_step": ["sgdw_step(np.array([1.0, -2.0]), np.array([0.5, 0.5]), 0.1, 0.2)"],
     "test_init_adam_state": ["init_adam_state(np.ones(2))"],
     "test_adam_step": ["adam_step(np.array([1.0, 1.0]), np.array([4.0, -0.01]), {'t': 0, 'm': np.zeros(2), 'v': np.zeros(2)}, 0.1)",
                        "adam_step(np.array([1.0]), np.array([0.0]), {'t': 0, 'm': np.zeros(1), 'v': np.zeros(1)}, 0.1, lam=0.5)"],
@@ -159,7 +152,6 @@ EXAMPLES = {
 
 CHECKS = {
     "test_sgd_l2_step": check_sgd,
-    "test_sgdw_step": check_sgdw,
     "test_init_adam_state": check_init,
     "test_adam_step": _check_optimizer("adam_step"),
     "test_adamw_step": _check_optimizer("adamw_step"),
