@@ -45,16 +45,24 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@if command -v npm >/dev/null; then \
 		npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); \
 	else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
+	@# cffconvert validates CITATION.cff; it pins an old jsonschema, so it lives in its own venv
+	@test -x $(VENV)/cff/bin/cffconvert || { $(PYTHON) -m venv $(VENV)/cff && \
+		$(VENV)/cff/bin/python -m pip install --quiet --disable-pip-version-check cffconvert==2.0.0 \
+		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 	@touch $@
 
 # -W: any warning fails the build; --keep-going: report every problem in one run.
+# Both first bring the repository's address, wherever it is written, in step with
+# _config.yml (a fork changes one line there).
 book: $(INSTALLED)
+	$(BIN)/python -m regcourse.repository
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 # As root, grading kernels run as unprivileged users: the sandbox setup creates them and
 # prints every change it makes to the machine; the same changes are undone when the tests
 # end, pass or fail or Ctrl-C (a sandbox that existed before is left alone).
 test: $(INSTALLED)
+	$(BIN)/python -m regcourse.repository
 	@if [ "$$(id -u)" = 0 ]; then \
 		trap '$(BIN)/regcourse sandbox remove --record $(SANDBOX_RECORD)' EXIT; \
 		trap 'exit 130' INT TERM; \

@@ -18,8 +18,12 @@ import pwd
 import sys
 from pathlib import Path
 
-from .notebooks import REPO
-from .grading.sandbox import Limits
+try:
+    from .notebooks import REPO
+    from .grading.sandbox import Limits
+except ImportError as missing:  # a learner's install has the lesson helpers only
+    raise SystemExit(f"regcourse's grading commands need {missing.name}, which the lessons do not: "
+                     "pip install 'regcourse[grading]'") from None
 
 CANNOT_GRADE = 2
 

@@ -43,14 +43,15 @@ def _book_cell(item) -> bool:
 # else follows in collection order. With `--no-loadscope-reorder` pytest-xdist hands out
 # files in this order, so neither worker idles while the other still runs a lesson
 # (sorting by size instead put the browser tests first: one worker waited ten minutes).
-SITE_BUILDER = "test_site_browser.py"
+# the longest modules, started as soon as the lessons are done, one per worker
+LONG_MODULES = {"test_site_browser.py", "test_learner_routes.py"}
 
 
 def _rank(item) -> int:
     path = Path(str(item.fspath))
     if path.is_relative_to(BOOK):
         return 0
-    return 1 if path.name == SITE_BUILDER else 2
+    return 1 if path.name in LONG_MODULES else 2
 
 
 def pytest_collection_modifyitems(session, config, items):

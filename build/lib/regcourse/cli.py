@@ -1,0 +1,178 @@
+"""The ``regcourse`` command.
+
+    regcourse grade NOTEBOOK [--assignment ID] [--json] [--hint] [--feedback DIR]
+    regcourse autograde ASSIGNMENT [--jobs N] [--course DIR]
+    regcourse sandbox setup|remove [--record FILE]
+
+``grade`` scores one notebook against the hidden tests of the repository's
+``solutions/`` and writes a feedback page; it exits 0 whenever the notebook was graded
+(whatever the score) and 2, with one line saying why, when it cannot be graded at all.
+``autograde`` grades a whole class inside an nbgrader course folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pwd
+import sys
+from pathlib import Path
+
+try:
+    from .notebooks import REPO
+    from .grading.sandbox import Limits
+except ImportError as missing:  # a learner's install has the lesson helpers only
+    raise SystemExit(f"regcourse's grading commands need {missing.name}, which the lessons do not: "
+                     "pip install 'regcourse[grading]'") from None
+
+CANNOT_GRADE = 2
+
+
+def _limits(args) -> Limits:
+    return Limits(cell_seconds=args.cell_timeout, submission_seconds=args.time_limit,
+                  memory_bytes=args.memory_mb << 20, output_bytes=args.output_kb << 10)
+
+
+def _add_limit_options(p: argparse.ArgumentParser) -> None:
+    d = Limits()
+    p.add_argument("--cell-timeout", type=int, default=d.cell_seconds, metavar="S",
+                   help=f"seconds one cell may run (default {d.cell_seconds})")
+    p.add_argument("--time-limit", type=int, default=d.submission_seconds, metavar="S",
+                   help=f"seconds one submission may take in all (default {d.submission_seconds})")
+    p.add_argument("--memory-mb", type=int, default=d.memory_bytes >> 20, metavar="MB",
+                   help=f"memory of the kernel (default {d.memory_bytes >> 20})")
+    p.add_argument("--output-kb", type=int, default=d.output_bytes >> 10, metavar="KB",
+                   help=f"printed output kept per cell (default {d.output_bytes >> 10})")
+
+
+def cmd_grade(args) -> int:
+    from .grading import submission
+    from .grading.feedback import write_feedback
+    from .grading.grader import Grader
+
+    path = Path(args.notebook)
+    try:
+        nb = submission.read(path)
+    except submission.Unreadable as exc:
+        return _fail(f"cannot grade {exc}")
+    source = Path(args.source)
+    grader = Grader(source, Path(args.config), limits=_limits(args))
+    try:
+        assignment = args.assignment or grader.identify(path, nb)
+        if assignment is None:
+            return _fail(f"cannot grade {path}: it matches no assignment of {source} "
+                         f"(known: {', '.join(sorted(grader.known))}); use --assignment")
+        if assignment not in grader.known:
+            return _fail(f"cannot grade {path}: unknown assignment {assignment!r} "
+                         f"(known: {', '.join(sorted(grader.known))})")
+        run = grader.grade(path, assignment, args.student)
+        feedback_dir = Path(args.feedback) if args.feedback else path.resolve().parent
+        page = write_feedback(run, feedback_dir / f"{path.stem}-feedback.html", hints=args.hint)
+        if args.json:
+            report = run.result.to_json()
+            if not args.hint:   # the likely causes are the second tier: only when asked for
+                for item in report["items"]:
+                    item["hint"] = ""
+            print(json.dumps({**report, "feedback": str(page)}, indent=2))
+        else:
+            print(f"{path}: assignment {assignment}")
+            print(run.result.table(hints=args.hint))
+            if not args.hint and any(i.hint for i in run.result.items):
+                print("stuck? grade again with --hint to see the likely cause of each lost point")
+            print(f"feedback: {page}")
+        return 0
+    finally:
+        grader.close()
+
+
+def cmd_autograde(args) -> int:
+    from .grading.classroom import grade_class
+
+    course = Path(args.course)
+    if not (course / "nbgrader_config.py").is_file():
+        return _fail(f"{course.resolve()} is not an nbgrader course folder (no nbgrader_config.py)")
+    try:
+        results = grade_class(course, args.assignment, jobs=args.jobs, limits=_limits(args),
+                              students=args.student or None,
+                              progress=None if args.quiet else sys.stderr)
+    except ValueError as exc:
+        return _fail(str(exc))
+    width = max(len(r.student) for r in results)
+    for r in sorted(results, key=lambda r: r.student):
+        flags = ("  TAMPERING" if r.tampering else "  NEEDS REVIEW" if r.reviews
+                 else "  (see notes)" if r.problems else "")
+        print(f"{r.student:<{width}}  {r.score:g} / {r.max_score:g}{flags}")
+    print(f"{len(results)} submissions graded; gradebook updated; grades in {course / 'grades.csv'}")
+    return 0
+
+
+def cmd_sandbox(args) -> int:
+    from .grading import host
+
+    try:
+        if args.action == "setup":
+            changes = host.setup(protect=[REPO / "solutions", REPO / ".git"],
+                                 reachable=host.python_folders(), record=args.record)
+            from .grading.sandbox import check_user_can_run_python
+
+            check_user_can_run_python(pwd.getpwnam(f"{host.USER_PREFIX}0"))
+        else:
+            changes = host.remove(record=args.record)
+    except (PermissionError, RuntimeError) as exc:
+        return _fail(str(exc))
+    for line in changes:
+        print(f"regcourse sandbox {args.action}: {line}")
+    if not changes:
+        print(f"regcourse sandbox {args.action}: nothing to change"
+              + (" (the sandbox users exist and every permission is in place)" if args.action == "setup" else ""))
+    elif args.action == "setup":
+        print("regcourse sandbox setup: undo with `regcourse sandbox remove`")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"regcourse: {message}", file=sys.stderr)
+    return CANNOT_GRADE
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="regcourse", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="score one exercise notebook and write a feedback page")
+    g.add_argument("notebook")
+    g.add_argument("--assignment", help="assignment id (default: from the file name or its cells)")
+    g.add_argument("--json", action="store_true", help="print the result as JSON")
+    g.add_argument("--hint", action="store_true",
+                   help="also show the likely cause of each lost point (after a first try without)")
+    g.add_argument("--feedback", metavar="DIR", help="folder for the feedback page (default: the notebook's)")
+    g.add_argument("--student", default="learner", help=argparse.SUPPRESS)
+    g.add_argument("--source", default=str(REPO / "solutions"), help="source notebooks (default: solutions/)")
+    g.add_argument("--config", default=str(REPO / "nbgrader_config.py"), help=argparse.SUPPRESS)
+    _add_limit_options(g)
+    g.set_defaults(run=cmd_grade)
+
+    a = sub.add_parser("autograde", help="grade every submission of an assignment in an nbgrader course folder")
+    a.add_argument("assignment")
+    a.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)")
+    a.add_argument("--course", default=".", help="the nbgrader course folder (default: here)")
+    a.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_limit_options(a)
+    a.set_defaults(run=cmd_autograde)
+
+    s = sub.add_parser("sandbox", help="prepare (setup) or undo (remove) the grading sandbox, as root")
+    s.add_argument("action", choices=["setup", "remove"])
+    s.add_argument("--record", type=Path, metavar="FILE",
+                   help="setup: also write this run's changes to FILE; remove: undo only the changes in FILE")
+    s.set_defaults(run=cmd_sandbox)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

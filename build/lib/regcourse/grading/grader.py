@@ -1,0 +1,482 @@
+"""Grading one submission: nbgrader's autograde in a private course folder, with the
+kernel in a sandbox, limits on time, memory, processes and output, and a result that
+says what happened instead of a stack trace.
+
+``Grader`` builds its template course once (configuration, source notebooks and a
+gradebook that knows every test cell) and then grades any number of submissions, each
+in a copy of it: nothing a submission does can reach the repository, an instructor's
+gradebook, or another submission.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from ..notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
+from . import hints, submission, tracebacks, trusted
+from .course import Course
+from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
+from .feedback import add_rubrics
+from .report import FAILED, PENDING, PENDING_MESSAGE, REVIEW, TAMPERING, Item, Result, one_line
+from .sandbox import Limits, Slot, check_user_can_run_python, require_private
+
+# nbgrader's autograde steps, with the course's execution step and error cap.
+AUTOGRADE_STEPS = [
+    "regcourse.grading.trusted.AppendProbe",
+    "regcourse.grading.execute.SafeExecute",
+    "regcourse.grading.trusted.RemoveProbe",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "regcourse.grading.execute.CapErrors",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+
+@dataclass
+class Run:
+    """One graded submission: its private course folder and its result."""
+
+    course: Course
+    assignment: str
+    student: str
+    result: Result
+
+    @property
+    def autograded(self) -> Path:
+        return self.course.autograded_path(self.student, self.assignment)
+
+
+class Grader:
+    """Grades submissions against the source notebooks in ``source``."""
+
+    def __init__(self, source: Path, config_file: Path, assignments: list[str] | None = None,
+                 limits: Limits = Limits(), workdir: Path | None = None):
+        from ..release import assignment_ids
+
+        require_private(Path(source))
+        self.limits = limits
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="regcourse-grader-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # Kernels may pass through the work folder to their sandbox, but see nothing else:
+        # folders on the way are search-only (0711), course folders private (0700).
+        self.workdir.chmod(0o711)
+        ids = assignments or assignment_ids(Path(source))
+        self.template = Course.create(self.workdir / "template", Path(source), Path(config_file), ids)
+        self.template.root.chmod(0o700)
+        self.known = {aid: set(self.template.grade_ids(aid)) for aid in ids}
+        self.written = {aid: set(self.template.written_answers(aid)) for aid in ids}
+        # Sandboxes live apart from the work folder, which may sit inside a private
+        # folder: the kernels must be able to walk to their own sandbox, and no further.
+        self.sandboxes = Path(tempfile.mkdtemp(prefix="regcourse-sandboxes-"))
+        self.sandboxes.chmod(0o711)
+        # Fresh inputs for the trusted checks, from a seed no submission can know.
+        self._seed = secrets.randbits(63)
+        self._references: dict[str, tuple[Path, dict, subprocess.Popen | None]] = {}
+        self._runs = 0
+
+    # -- public ---------------------------------------------------------------------------
+
+    def identify(self, path: Path, nb=None) -> str | None:
+        """The assignment of the notebook in ``path`` (file name, else its graded cells)."""
+        nb = nb if nb is not None else submission.read(path)
+        return submission.assignment_of(path, nb, self.known)
+
+    def grade(self, path: Path, assignment: str, student: str = "learner") -> Run:
+        """Grade the notebook in ``path`` as ``student``'s submission of ``assignment``."""
+        if assignment not in self.known:
+            raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(sorted(self.known))}")
+        started = time.monotonic()
+        self._runs += 1
+        folder = self.workdir / "runs" / f"{self._runs:04d}-{_safe(student)}"
+        folder.mkdir(parents=True)
+        for f in (folder, folder.parent):
+            f.chmod(0o711)
+        course = self.template.clone(folder / "course")
+        course.root.chmod(0o700)
+        result = Result(assignment, student)
+        try:
+            nb = submission.read(path)
+        except submission.Unreadable as exc:
+            result.problems.append(str(exc).split(": ", 1)[-1])
+            result.items = self._zeros(assignment, "not graded: the file is not a notebook")
+            result.seconds = time.monotonic() - started
+            return Run(course, assignment, student, result)
+
+        nb, notes = submission.repair(nb)
+        result.problems += notes
+        kernel = nb.metadata.get("kernelspec", {}).get("name")
+        if kernel and kernel != "python3":
+            result.problems.append(f"the notebook asked for the kernel {kernel!r}; it was graded with python3")
+        target = course.submission_path(student, assignment)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(target))
+
+        inputs = self._start_reference(assignment)
+        mark = secrets.token_hex(16)   # the probe's last output; no submission can know it
+        guarded = self._snapshot()
+        with Slot.acquire() as slot:
+            # a short name: the kernel's IPC sockets live in this folder, and a socket's path
+            # must fit in 108 bytes
+            sandbox = slot.prepare_folder(self.sandboxes / f"{self._runs:04d}-{secrets.token_hex(3)}")
+            result.isolation = slot.isolation()
+            trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
+            outcome = self._autograde(course, assignment, student, slot, sandbox, mark)
+            killed = slot.kill_processes()
+            autograded = course.autograded_path(student, assignment)
+            executed = nbformat.read(str(autograded), as_version=4) if autograded.exists() else None
+            breakdowns = self._kernel_breakdowns(executed)
+            if breakdowns and not trusted.probe_finished(sandbox / trusted.OUT_DIR, mark):
+                # the kernel died or hung before the probe could run: probe the student's
+                # code again in a fresh kernel, without the cells that broke it
+                self._probe_again(nb, assignment, {cell_id for cell_id, _ in breakdowns}, slot, sandbox, mark)
+                killed += slot.kill_processes()
+            if not outcome.get("success") and slot.user is not None:
+                # a kernel that cannot start as the sandbox user is the grader's fault:
+                # say exactly why instead of blaming the submission
+                check_user_can_run_python(slot.user)
+            # every process of the sandbox is gone: its outputs can no longer change
+            student_outputs = trusted.Outputs(sandbox / trusted.OUT_DIR)
+            reference = trusted.Outputs(self._reference(assignment))
+            checks = trusted.verdicts(assignment, student_outputs, reference, inputs, mark)
+        if killed:
+            result.problems.append(f"{killed} process(es) the submission left running were stopped")
+        result.problems += outcome.get("problems", [])
+        result.items = self._items(course, assignment, student, outcome, executed)
+        if course.autograded_path(student, assignment).exists():
+            # the rubrics of the written answers, for the instructor grading by hand
+            add_rubrics(course.autograded_path(student, assignment), course.source_path(assignment))
+        result.problems += [problem for _, problem in breakdowns]
+        if executed is not None:
+            result.problems += tracebacks.broken_cell_problems(executed)
+        evidence = [f"the code {e}" for e in trusted.tampering_evidence(code_cells_without_tests(nb))]
+        evidence += [f"the grader's check files were forged: {f}" for f in checks.forged]
+        evidence += [f"the submission changed the grader's files outside its sandbox: {f}"
+                     for f in self._changed_since(guarded)]
+        broken = bool(breakdowns or outcome.get("timed_out") or not outcome.get("success"))
+        if not checks.ran and not broken:
+            evidence.append("the grader's independent check could not run although the kernel was "
+                            "alive: the code stopped or replaced the checking cell")
+        self._judge(result, checks.failed, evidence, broken)
+        for item in result.items:
+            if not (item.passed or item.pending or item.verdict == TAMPERING):
+                item.example = trusted.failing_example(assignment, item.grade_id, student_outputs, reference)
+                item.hint = hints.hint_for(assignment, item.grade_id, item.message)
+        result.seconds = time.monotonic() - started
+        return Run(course, assignment, student, result)
+
+    def close(self) -> None:
+        """Remove everything the grader created (its work folder and the sandboxes)."""
+        for _, _, process in self._references.values():
+            if process is not None:
+                process.kill()
+                process.wait()
+        shutil.rmtree(self.sandboxes, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- trusted checks -------------------------------------------------------------------
+
+    def _start_reference(self, assignment: str) -> dict:
+        """Draw ``assignment``'s trusted inputs and start its reference run (once)."""
+        if assignment not in self._references:
+            from .probes import spec
+
+            rng = np.random.default_rng([self._seed, sorted(self.known).index(assignment)])
+            inputs = spec(assignment).make_inputs(rng)
+            folder = self.workdir / "reference" / assignment
+            trusted.write_inputs(inputs, folder / trusted.IN_DIR)
+            folder.parent.chmod(0o700)
+            source = self.template.root / self.template.source_directory / assignment / f"{assignment}.ipynb"
+            self._references[assignment] = (folder, inputs, trusted.reference_outputs(source, assignment, folder))
+        return self._references[assignment][1]
+
+    def _reference(self, assignment: str) -> Path:
+        """The folder of ``assignment``'s reference outputs, once its run has finished."""
+        folder, inputs, process = self._references[assignment]
+        if process is not None:
+            _, err = process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"the reference solutions of {assignment} failed the trusted probe:\n"
+                                   f"{err.decode(errors='replace')[-2000:]}")
+            self._references[assignment] = (folder, inputs, None)
+        return folder / trusted.OUT_DIR
+
+    def _judge(self, result: Result, failed: dict, evidence: list[str], broken: bool) -> None:
+        """Combine nbgrader's scores with the trusted verdicts, and call each case what it is.
+
+        - A test cell keeps its points only if the trusted check passed too.
+        - A cell whose own test passed while the trusted check found a wrong value is an
+          honest disagreement: it scores 0, says what was wrong, and needs review.
+        - Evidence of an attack (static scan, forged check files, files changed outside
+          the sandbox, a check that could not run in a live kernel) is tampering and
+          costs every point.
+        """
+        for item in result.items:
+            if item.pending:
+                continue   # a written answer: nothing automatic to check
+            why = failed.get(item.grade_id, "no trusted check exists for this test cell")
+            if why is None:
+                continue
+            if item.passed and not broken and not evidence:
+                result.reviews.append(f"{item.grade_id}: the notebook's tests passed, but the grader's "
+                                      f"check on fresh inputs did not: {why}")
+                item.message = (f"the notebook's tests passed, but the grader's check on fresh inputs "
+                                f"found a mistake: {why}")
+                item.verdict = REVIEW
+            elif item.score > 0:
+                item.message = f"the grader's check on fresh inputs found a mistake: {why}"
+                item.verdict = FAILED
+            item.score = 0.0
+        if evidence:
+            result.tampering += evidence
+            result.reviews.clear()
+            for item in (i for i in result.items if not i.pending):
+                if item.score > 0 or item.verdict == REVIEW:
+                    item.message = "tampering: the submission attacks the grader (see the report)"
+                item.score = 0.0
+                item.verdict = TAMPERING
+
+    # -- files outside the sandbox --------------------------------------------------------
+
+    def _snapshot(self) -> dict[str, tuple]:
+        """Mode, size, time and inode of every file of the template course and of the finished
+        reference outputs: a kernel that can write outside its sandbox (grading without
+        root) must not change them."""
+        state = {}
+        tops = [self.template.root] + [folder for folder, _, process in self._references.values()
+                                       if process is None]
+        for top in tops:
+            for path in sorted(Path(top).rglob("*")):
+                try:
+                    info = path.lstat()
+                except FileNotFoundError:
+                    continue
+                state[str(path)] = (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino)
+        return state
+
+    def _changed_since(self, before: dict[str, tuple]) -> list[str]:
+        after = self._snapshot()
+        changed = sorted({p for p in before if after.get(p) != before[p]}
+                         | {p for p in after if p not in before and p.startswith(str(self.template.root))})
+        return [os.path.relpath(p, self.workdir) for p in changed][:5]
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _config_overrides(self, slot: Slot, sandbox: Path, mark: str) -> dict:
+        user = slot.user.pw_name if slot.user is not None else ""
+        return {
+            "Autograde": {"autograde_preprocessors": AUTOGRADE_STEPS},
+            "AppendProbe": {"mark": mark},
+            "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
+                            "probe_timeout": 8 * self.limits.cell_seconds,
+                            "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
+            "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user, "no_network": bool(user),
+                                     "sandbox_token": slot.token, "memory_bytes": self.limits.memory_bytes,
+                                     "processes": self.limits.processes, "file_bytes": self.limits.file_bytes},
+        }
+
+    def _autograde(self, course: Course, assignment: str, student: str, slot: Slot, sandbox: Path,
+                   mark: str) -> dict:
+        """nbgrader autograde in a forked child that is killed at the wall-clock limit.
+
+        ``os.fork`` rather than ``multiprocessing``: class grading runs this inside pool
+        workers, which multiprocessing does not allow to have children of their own.
+        """
+        out = course.root / "autograde-outcome.json"
+        overrides = self._config_overrides(slot, sandbox, mark)
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                _autograde_child(str(course.root), overrides, assignment, student, str(out))
+            finally:
+                os._exit(0)
+        if not _wait(pid, self.limits.submission_seconds, slot):
+            return {"success": False, "timed_out": True,
+                    "problems": [f"grading stopped after the time limit of {self.limits.submission_seconds} s "
+                                 "(an endless loop that ignores interrupts?)"]}
+        if not out.exists():
+            return {"success": False, "problems": ["the grader's process failed"]}
+        return json.loads(out.read_text())
+
+    def _probe_again(self, nb, assignment: str, skip: set[str], slot: Slot, sandbox: Path, mark: str) -> None:
+        """Run the student's own cells (not the tests, not ``skip``) and the probe afresh."""
+        rerun = nbformat.v4.new_notebook(metadata=nb.metadata)
+        rerun.cells = [copy.deepcopy(c) for c in nb.cells
+                       if c.cell_type == "code" and not is_test_cell(c) and c.get("id") not in skip]
+        rerun.cells.append(trusted.probe_cell(assignment, mark))
+        for cell in rerun.cells:
+            cell.outputs = []
+        shutil.rmtree(sandbox / trusted.OUT_DIR, ignore_errors=True)
+        overrides = self._config_overrides(slot, sandbox, mark)
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                _execute_child(rerun, overrides, str(sandbox))
+            finally:
+                os._exit(0)
+        _wait(pid, self.limits.submission_seconds, slot)
+
+    def _kernel_breakdowns(self, nb) -> list[tuple[str | None, str]]:
+        """(cell id, problem) for every cell of the executed notebook ``nb`` in which the
+        kernel died or got stuck."""
+        if nb is None:
+            return []
+        breakdowns = []
+        for index, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                if out.get("ename") in (KERNEL_DIED, KERNEL_STUCK):
+                    where = nbgrader_meta(cell).get("grade_id") or f"number {index + 1}"
+                    breakdowns.append((cell.get("id"), f"cell {where}: {_explain(out, self.limits)}; "
+                                                       "the cells after it could not run"))
+        return breakdowns
+
+    def _zeros(self, assignment: str, message: str) -> list[Item]:
+        maxima = self.template.max_scores(assignment)
+        return [self._pending(gid, maxima[gid]) if gid in self.written[assignment]
+                else Item(gid, 0.0, maxima[gid], message) for gid in self.template.grade_ids(assignment)]
+
+    @staticmethod
+    def _pending(grade_id: str, max_score: float) -> Item:
+        """A written answer: the instructor grades it, so its points are pending, not lost."""
+        return Item(grade_id, 0.0, max_score, PENDING_MESSAGE, PENDING)
+
+    def _items(self, course: Course, assignment: str, student: str, outcome: dict, nb) -> list[Item]:
+        if outcome.get("timed_out"):
+            return self._zeros(assignment, "not graded: time limit")
+        if not outcome.get("success") or nb is None:
+            reason = one_line(outcome.get("error", "")) or "nbgrader could not grade the notebook"
+            return self._zeros(assignment, f"not graded: {reason}")
+        messages = {}
+        for cell in grade_cells(nb):
+            gid = nbgrader_meta(cell)["grade_id"]
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            # the grader's own diagnosis (timeout, dead kernel) outranks what the kernel printed
+            errors.sort(key=lambda o: o.get("ename") not in _GRADER_ERRORS)
+            if errors:
+                text = _explain(errors[0], self.limits)
+                messages[gid] = (text + tracebacks.where(errors[0], nb)
+                                 + tracebacks.why_undefined(text, nb))
+                continue
+            stderr = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+            if stderr:
+                messages[gid] = ("the cell wrote to stderr (a warning?), which nbgrader counts as a failure: "
+                                 + one_line(stderr[0].get("text", "")))
+        items = []
+        for s in course.scores(assignment, student):
+            if s.grade_id in self.written[assignment]:
+                items.append(self._pending(s.grade_id, s.max_score))
+                continue
+            msg = "" if s.score == s.max_score else messages.get(s.grade_id, "failed")
+            items.append(Item(s.grade_id, s.score, s.max_score, msg))
+        return items
+
+
+_GRADER_ERRORS = {KERNEL_DIED, KERNEL_STUCK, NOT_RUN, "CellTimeoutError"}
+
+
+def _explain(out: dict, limits: Limits) -> str:
+    ename, evalue = out.get("ename", "Error"), str(out.get("evalue", ""))
+    if ename == KERNEL_DIED:
+        return "the kernel died while running this cell (os._exit, a crash, or too much memory)"
+    if ename == KERNEL_STUCK:
+        return f"the cell ran longer than {limits.cell_seconds} s and did not stop when interrupted"
+    if ename == NOT_RUN:
+        return evalue
+    if ename == "CellTimeoutError":
+        return f"the cell ran longer than {limits.cell_seconds} s (an endless loop?) and was interrupted"
+    if ename == "MemoryError":
+        return f"MemoryError: the kernel may use at most {limits.memory_bytes >> 20} MiB"
+    return one_line(f"{ename}: {evalue}" if evalue else ename)
+
+
+def _wait(pid: int, seconds: float, slot: Slot) -> bool:
+    """Wait for the child ``pid``; kill it and the sandbox after ``seconds``. True if it ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return True
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            slot.kill_processes()
+            return False
+        time.sleep(0.05)
+
+
+def _execute_child(nb, overrides: dict, sandbox: str) -> None:
+    """Runs in a forked child: execute ``nb`` with the grader's execution step, in the sandbox."""
+    from traitlets.config import Config
+
+    from .execute import SafeExecute
+
+    config = Config()
+    for section, values in overrides.items():
+        for key, value in values.items():
+            config[section][key] = value
+    try:
+        SafeExecute(config=config).preprocess(nb, {"metadata": {"path": sandbox}})
+    except Exception:  # noqa: BLE001 -- whatever the probe wrote before is all there is
+        pass
+
+
+def _autograde_child(root: str, overrides: dict, assignment: str, student: str, out: str) -> None:
+    """Runs in the forked child: nbgrader autograde, result written as JSON."""
+    outcome: dict = {"success": False, "problems": []}
+    try:
+        course = Course(Path(root))
+        for section, values in overrides.items():
+            for key, value in values.items():
+                course.config[section][key] = value
+        result = course.api().autograde(assignment, student, force=True, create=True)
+        outcome["success"] = bool(result.get("success"))
+        if not outcome["success"]:
+            outcome["error"] = _nbgrader_error(result.get("log", "") + "\n" + result.get("error", ""))
+            outcome["problems"].append(f"nbgrader could not grade the notebook: {outcome['error']}")
+    except BaseException as exc:  # noqa: BLE001 -- report, never crash the worker
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
+        outcome["problems"].append(f"the grader failed: {outcome['error']}")
+        outcome["traceback"] = traceback.format_exc()
+    Path(out).write_text(json.dumps(outcome))
+
+
+def _nbgrader_error(log: str) -> str:
+    """The most telling error line of an nbgrader log (its last ``SomeError: message``)."""
+    pattern = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit|Interrupt))(?::\s*(.*))?$")
+    found = None
+    for line in log.splitlines():
+        match = pattern.match(line.strip())
+        if match and match.group(1) != "NbGraderException":
+            found = f"{match.group(1)}: {match.group(2)}" if match.group(2) else match.group(1)
+    return (found or "unknown error")[:300]
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)[:60] or "student"
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

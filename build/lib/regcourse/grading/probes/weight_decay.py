@@ -1,0 +1,161 @@
+"""Trusted checks of ``weight_decay``: SGD with L2 and decoupled decay, Adam, AdamW, groups."""
+
+import numpy as np
+
+from ..trusted import Wrong, array, close
+
+STEPS = 100
+SGD_SETTINGS = [(0.1, 0.0), (0.01, 0.5), (1.0, 3.0)]
+SETTINGS = [(1e-2, 0.0, (0.9, 0.999), 1e-8), (3e-3, 0.1, (0.9, 0.999), 1e-8), (1e-2, 1.0, (0.8, 0.99), 1e-6)]
+
+
+def make_inputs(rng):
+    inputs = {"w": rng.standard_normal((3, 5)), "g": rng.standard_normal((3, 5)),
+              "grads": np.array([1e-3, 1.0, 10.0, 100.0]) * rng.standard_normal((STEPS, 3, 4)),
+              "w0": rng.standard_normal((3, 4)), "wm": rng.standard_normal(5),
+              "gm": rng.standard_normal((30, 5)), "noise_seed": rng.integers(0, 2**31, size=1)}
+    return inputs
+
+
+BODY = """
+w, g = load("w"), load("g")
+for j, (lr, lam) in enumerate([(0.1, 0.0), (0.01, 0.5), (1.0, 3.0)]):
+    call(f"sgd_{j}", "sgd_l2_step", w, g, lr, lam)
+save("w_after", w)
+
+state = run("init_t", "init_adam_state", load("w0"))
+if isinstance(state, dict):
+    save("init_t", state.get("t"))
+    save("init_m", state.get("m"))
+    save("init_v", state.get("v"))
+
+settings = [(1e-2, 0.0, (0.9, 0.999), 1e-8), (3e-3, 0.1, (0.9, 0.999), 1e-8), (1e-2, 1.0, (0.8, 0.99), 1e-6)]
+for function in ["adam_step", "adamw_step"]:
+    for j, (lr, decay, betas, eps) in enumerate(settings):
+        key = "lam" if function == "adam_step" else "wd"
+        try:
+            w_k, state = load("w0"), ns["init_adam_state"](load("w0"))
+            for k, grad in enumerate(load("grads")):
+                w_k = ns[function](w_k, grad, state, lr, **{key: decay}, betas=betas, eps=eps)
+                if k == 0:
+                    save(f"{function}_{j}_first", w_k)
+            save(f"{function}_{j}_final", w_k)
+            save(f"{function}_{j}_t", state["t"])
+            save(f"{function}_{j}_m", state["m"])
+            save(f"{function}_{j}_v", state["v"])
+        except BaseException as exc:
+            save_error(f"{function}_{j}_final", exc)
+
+wm, gm = load("wm"), list(load("gm"))
+for j, (momentum, decay, decoupled) in enumerate([(0.9, 0.05, False), (0.9, 0.05, True), (0.5, 0.2, False)]):
+    call(f"momentum_{j}", "sgd_momentum_trajectory", wm, gm, 0.1, momentum, decay, decoupled=decoupled)
+save("momentum_w0_after", wm)
+scales = np.array([20.0, 1.0, 0.01])
+decays = run("adam_decay", "adam_decay_by_gradient_scale", scales, 200, 3e-3, 0.3,
+             np.random.default_rng(int(load("noise_seed")[0])))
+if isinstance(decays, dict):
+    for key in ["adam_l2", "adamw"]:
+        save(f"adam_decay_{key}", np.asarray(decays[key]) if key in decays else None)
+
+import torch
+from torch import nn
+torch.manual_seed(0)
+model = nn.Sequential(nn.Conv1d(2, 3, 3), nn.BatchNorm1d(3), nn.Flatten(), nn.Linear(12, 5),
+                      nn.LayerNorm(5), nn.Linear(5, 1, bias=False))
+names = {id(p): n for n, p in model.named_parameters()}
+groups = run("groups", "decay_param_groups", model, 0.3)
+try:
+    described = [{"params": [names.get(id(p), "?") for p in group["params"]],
+                  "weight_decay": float(group["weight_decay"]),
+                  "is_list": isinstance(group["params"], list)} for group in groups]
+    save("groups", described)
+except BaseException as exc:
+    save_error("groups", exc)
+"""
+
+
+def check_sgd(student, reference, inputs):
+    for j, (lr, lam) in enumerate(SGD_SETTINGS):
+        close(student, reference, f"sgd_{j}", rtol=1e-12, atol=1e-14, what=f"sgd_l2_step(w, grad, lr={lr}, lam={lam})")
+    if not np.array_equal(array(student, "w_after"), inputs["w"]):
+        raise Wrong("a step function changed w in place: return a new array and leave w unchanged")
+
+
+def check_init(student, reference, inputs):
+    if student["init_t"] != 0 or isinstance(student["init_t"], bool):
+        raise Wrong("init_adam_state's step counter t does not start at 0")
+    for name in ["init_m", "init_v"]:
+        if np.any(array(student, name, inputs["w0"].shape, f"init_adam_state(w)'s {name[-1]}") != 0):
+            raise Wrong(f"init_adam_state(w)'s {name[-1]} does not start at zero")
+
+
+def _check_optimizer(function):
+    def check(student, reference, inputs):
+        for j in range(len(SETTINGS)):
+            close(student, reference, f"{function}_{j}_first", rtol=1e-6, atol=1e-9,
+                  what=f"the first step of {function} (setting {j + 1} of {len(SETTINGS)})")
+            expected = array(reference, f"{function}_{j}_final")
+            got = array(student, f"{function}_{j}_final", expected.shape)
+            err = np.max(np.abs(got - expected) / (np.abs(expected) + 1e-3))
+            if not err < 1e-6:
+                raise Wrong(f"{function} departs from PyTorch after {STEPS} steps (relative error {err:.1e})")
+            if student[f"{function}_{j}_t"] != STEPS:
+                raise Wrong(f"after {STEPS} steps t is {student[f'{function}_{j}_t']}")
+    return check
+
+
+def check_groups(student, reference, inputs):
+    groups, expected = student["groups"], reference["groups"]
+    if not isinstance(groups, list) or len(groups) != len(expected):
+        raise Wrong(f"expected {len(expected)} parameter groups, got {str(groups)[:80]}")
+    listed = [name for group in groups for name in group["params"]]
+    if len(listed) != len(set(listed)):
+        raise Wrong("a parameter is listed twice")
+    for got, want in zip(groups, expected):
+        if sorted(got["params"]) != sorted(want["params"]) or got["weight_decay"] != want["weight_decay"]:
+            raise Wrong(f"group {got['params']} with weight_decay {got['weight_decay']} "
+                        f"instead of {want['params']} with {want['weight_decay']}")
+        if not got["is_list"]:
+            raise Wrong("a group's params are not a list")
+
+
+def check_momentum(student, reference, inputs):
+    for j, (momentum, decay, decoupled) in enumerate([(0.9, 0.05, False), (0.9, 0.05, True), (0.5, 0.2, False)]):
+        close(student, reference, f"momentum_{j}", rtol=1e-8, atol=1e-10,
+              what=f"sgd_momentum_trajectory(w0, grads, 0.1, {momentum}, {decay}, decoupled={decoupled})")
+    if not np.array_equal(array(student, "momentum_w0_after"), inputs["wm"]):
+        raise Wrong("sgd_momentum_trajectory changed w0 in place")
+
+
+def check_adam_decay(student, reference, inputs):
+    for key in ["adam_l2", "adamw"]:
+        close(student, reference, f"adam_decay_{key}", rtol=1e-6, atol=1e-9,
+              what=f"adam_decay_by_gradient_scale([20, 1, 0.01], 200, 3e-3, 0.3, rng)[{key!r}]")
+
+
+# Small public calls whose results feedback shows when the cell fails: the smallest
+# failing example (each list from the smallest input up).
+EXAMPLES = {
+    "test_sgd_l2_step": ["sgd_l2_step(np.array([1.0, -2.0]), np.array([0.5, 0.5]), 0.1, 0.2)"],
+    "test_init_adam_state": ["init_adam_state(np.ones(2))"],
+    "test_adam_step": ["adam_step(np.array([1.0, 1.0]), np.array([4.0, -0.01]), {'t': 0, 'm': np.zeros(2), 'v': np.zeros(2)}, 0.1)",
+                       "adam_step(np.array([1.0]), np.array([0.0]), {'t': 0, 'm': np.zeros(1), 'v': np.zeros(1)}, 0.1, lam=0.5)"],
+    "test_adamw_step": ["adamw_step(np.array([2.0, -4.0]), np.zeros(2), {'t': 0, 'm': np.zeros(2), 'v': np.zeros(2)}, 0.1, wd=0.5)",
+                        "adamw_step(np.array([2.0]), np.array([3.0]), {'t': 0, 'm': np.zeros(1), 'v': np.zeros(1)}, 0.1, wd=0.5)"],
+    "test_sgd_momentum_trajectory": [
+        "sgd_momentum_trajectory(np.array([1.0]), [np.array([0.5]), np.array([0.5])], 0.1, 0.9, 0.2)",
+        "sgd_momentum_trajectory(np.array([1.0]), [np.array([0.5]), np.array([0.5])], 0.1, 0.9, 0.2, decoupled=True)",
+    ],
+    "test_adam_decay_by_gradient_scale": ["adam_decay_by_gradient_scale(np.array([1.0]), 3, 0.1, 0.5, np.random.default_rng(0))"],
+}
+
+
+CHECKS = {
+    "test_sgd_l2_step": check_sgd,
+    "test_init_adam_state": check_init,
+    "test_adam_step": _check_optimizer("adam_step"),
+    "test_adamw_step": _check_optimizer("adamw_step"),
+    "test_decay_param_groups": check_groups,
+    "test_sgd_momentum_trajectory": check_momentum,
+    "test_adam_decay_by_gradient_scale": check_adam_decay,
+}

@@ -1,0 +1,252 @@
+"""Where student code runs: a kernel in its own folder, with resource limits, and -- when
+the grader runs as root -- as an unprivileged user that owns nothing else.
+
+Three pieces:
+
+- :class:`SandboxKernelManager`, a Jupyter kernel manager that nbgrader's ``Execute``
+  uses (``Execute.kernel_manager_class``). It starts the kernel through this module's
+  launcher, in the sandbox folder, with a scrubbed environment.
+- :mod:`regcourse.sandbox_launch`, the launcher (``python -m regcourse.sandbox_launch ...
+  -- KERNEL CMD``): sets the resource limits, drops to the sandbox user, then ``exec``s
+  the kernel. It lives outside this package so that it starts in milliseconds.
+- :class:`Slot`, one of a pool of sandbox users. A grader holds a slot (a file lock)
+  while it grades, so that killing "every process of the slot's user" afterwards cannot
+  touch another grader's kernels.
+
+The kernel talks to the grader over IPC sockets (files in its sandbox folder), never
+over TCP. As root it also runs in a network namespace of its own, where the only
+interface is a loopback that is down: it can open no connection to anything, on this
+machine or elsewhere.
+
+Without root there are no users to switch to and no namespaces to enter: the kernel then
+runs as the grader's own user, still in its own folder and with the same limits, with the
+network of that user, and left-over processes are found by a marker in their
+environment. That is enough for a learner grading their own notebook; a class should be
+graded as root (see the README).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, Unicode, default
+
+from ..sandbox_launch import all_pids, drop_to, uid_of
+from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
+
+LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"))
+MARKER = "REGCOURSE_SANDBOX_TOKEN"
+# Environment variables the kernel keeps; everything else (the grader's own settings,
+# NBGRADER_EXECUTION, tokens) is dropped.
+KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED")
+# One thread per kernel: the exercises' arrays and models are tiny, and kernels graded side
+# by side (with the reference run) would otherwise oversubscribe the cores, where OpenMP's
+# busy waiting makes a 0.5 s cell take 10 s. It also makes every grading compute alike.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one kernel."""
+
+    memory_bytes: int = 4 << 30      # address space: a memory bomb gets MemoryError
+    processes: int = 256             # tasks (processes and threads) of the sandbox user
+    file_bytes: int = 256 << 20      # largest file the kernel may write
+    cell_seconds: int = 30           # per cell (nbgrader's Execute.timeout)
+    submission_seconds: int = 300    # wall clock for the whole submission
+    output_bytes: int = 1 << 20      # printed output kept per cell
+
+
+class Slot:
+    """A sandbox user (as root) or a marker token (otherwise), held under a file lock."""
+
+    def __init__(self, index: int, lock_file, user: pwd.struct_passwd | None):
+        self.index = index
+        self._lock_file = lock_file
+        self.user = user
+        self.token = secrets.token_hex(8)
+
+    @classmethod
+    def acquire(cls, timeout: float = 600.0) -> "Slot":
+        LOCK_DIR.mkdir(parents=True, exist_ok=True, mode=0o755)
+        deadline = time.monotonic() + timeout
+        while True:
+            for index in range(POOL_SIZE):
+                handle = open(LOCK_DIR / f"slot-{index}.lock", "a+")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                user = ensure_user(f"{USER_PREFIX}{index}") if is_root() else None
+                return cls(index, handle, user)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"all {POOL_SIZE} grading sandboxes stayed busy for {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def release(self) -> None:
+        self.kill_processes()
+        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        self._lock_file.close()
+
+    def __enter__(self) -> "Slot":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def prepare_folder(self, folder: Path) -> Path:
+        """An empty folder that the sandbox (and, as root, only the sandbox) can write."""
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        if self.user is not None:
+            blocked = [str(p) for p in folder.resolve().parents if not p.stat().st_mode & 0o001]
+            if blocked:
+                raise RuntimeError(f"the sandbox user cannot reach {folder}: {', '.join(blocked)} "
+                                   "cannot be entered by other users")
+            os.chown(folder, self.user.pw_uid, self.user.pw_gid)
+            folder.chmod(0o700)
+        return folder
+
+    def isolation(self) -> str:
+        """What the kernel of this slot can reach, in one sentence for the feedback footer."""
+        if self.user is not None:
+            return ("Your code ran as an unprivileged user that owns nothing else, in an empty folder, "
+                    "with no network at all and with limits on memory, processes, file size and output.")
+        return ("Your code ran as your own user, in an empty folder, with limits on memory, processes, "
+                "file size and output. It kept your network and could read your files: without root the "
+                "grader cannot take them away (an instructor grading a class runs it as root).")
+
+    def kill_processes(self) -> int:
+        """Kill every process the sandbox left behind; returns how many were killed."""
+        killed = 0
+        for _ in range(50):  # a fork bomb may respawn while we kill: repeat until none
+            victims = [pid for pid in all_pids() if self._owns(pid)]
+            if not victims:
+                break
+            for pid in victims:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
+        return killed
+
+    def _owns(self, pid: int) -> bool:
+        if pid == os.getpid():
+            return False
+        try:
+            if self.user is not None:
+                return uid_of(pid) == self.user.pw_uid
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                return f"{MARKER}={self.token}".encode() in f.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return False
+
+
+def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executable) -> None:
+    """Fail with a clear message when the sandbox user cannot start this Python.
+
+    A typical cause: Python lives under a folder such as /root that other users cannot
+    enter. ``regcourse sandbox setup`` (run as root) makes the folders on the way to the
+    interpreter and to this package searchable (o+x), without making them readable.
+    """
+    probe = [python, "-c", "import numpy, torch, ipykernel, regcourse"]
+    result = subprocess.run(probe, capture_output=True, text=True, cwd="/", env=_sandbox_env("/tmp", ""),
+                            preexec_fn=functools.partial(drop_to, user), timeout=120)
+    if result.returncode != 0:
+        blocked = [str(p) for p in _ancestors_needing_search()]
+        raise RuntimeError(
+            f"the sandbox user {user.pw_name} cannot run {python}: {result.stderr.strip()[-300:]}\n"
+            + (f"folders other users cannot enter: {', '.join(blocked)}\n" if blocked else "")
+            + "as root, run `.venv/bin/regcourse sandbox setup` once to fix it")
+
+
+def _ancestors_needing_search() -> list[Path]:
+    """Folders on the way to this Python and this package that others cannot enter."""
+    return [folder for folder in python_folders() if not folder.stat().st_mode & 0o001]
+
+
+def exposed(path: Path) -> bool:
+    """True when a user who is neither the owner nor in the group can reach ``path``."""
+    path = Path(path).resolve()
+    if not path.exists():
+        return False
+    if path.is_file() and not path.stat().st_mode & 0o004:
+        return False
+    return all(folder.stat().st_mode & 0o001 for folder in [path if path.is_dir() else path.parent,
+                                                             *path.parents])
+
+
+def require_private(*paths: Path) -> None:
+    """As root, refuse to grade while the sandbox users could read ``paths``."""
+    if not is_root():
+        return
+    open_paths = [str(p) for p in paths if exposed(p)]
+    if open_paths:
+        raise RuntimeError(
+            "kernels would be able to read " + ", ".join(open_paths) + " (hidden tests, solutions or "
+            "grades): make them private first, for example `chmod o-rwx " + " ".join(open_paths) + "`")
+
+
+def _sandbox_env(folder: str, token: str) -> dict[str, str]:
+    env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+    env.update(HOME=folder, TMPDIR=folder, MPLCONFIGDIR=folder, IPYTHONDIR=str(Path(folder) / ".ipython"),
+               JUPYTER_RUNTIME_DIR=folder, PYTHONNOUSERSITE="1", MPLBACKEND="Agg", **ONE_THREAD)
+    if token:
+        env[MARKER] = token
+    return env
+
+
+# -- the kernel manager nbgrader's Execute uses -------------------------------------------
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts the kernel in ``sandbox_dir`` through the sandbox launcher."""
+
+    sandbox_dir = Unicode("", help="folder the kernel runs in (its cwd, HOME and TMPDIR)").tag(config=True)
+    sandbox_user = Unicode("", help="user to run the kernel as (root only); empty: unchanged").tag(config=True)
+    sandbox_token = Unicode("", help="marker that identifies the kernel's processes").tag(config=True)
+    memory_bytes = Integer(Limits.memory_bytes).tag(config=True)
+    processes = Integer(Limits.processes).tag(config=True)
+    file_bytes = Integer(Limits.file_bytes).tag(config=True)
+    no_network = Bool(False, help="run the kernel in a network namespace of its own (root only)").tag(config=True)
+
+    @default("transport")
+    def _default_transport(self):
+        return "ipc"   # sockets are files in the sandbox: no TCP port for anyone to reach
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        launcher = [sys.executable, "-m", "regcourse.sandbox_launch", "--dir", self.sandbox_dir,
+                    "--memory", str(self.memory_bytes), "--processes", str(self.processes),
+                    "--file-size", str(self.file_bytes)]
+        if self.sandbox_user:
+            launcher += ["--user", self.sandbox_user]
+        if self.no_network:
+            launcher += ["--no-network"]
+        return launcher + ["--"] + cmd
+
+    async def _async_pre_start_kernel(self, **kw):
+        if not self.sandbox_dir:
+            raise RuntimeError("SandboxKernelManager.sandbox_dir is not set")
+        if self.transport == "ipc":
+            self.ip = os.path.join(self.sandbox_dir, "ipc")
+            if len(self.ip) > 90:   # a socket's path must fit in 108 bytes, with "-<port>" added
+                raise RuntimeError(f"the sandbox folder's path is too long for IPC sockets: {self.sandbox_dir}")
+        kw["cwd"] = self.sandbox_dir
+        kw["env"] = _sandbox_env(self.sandbox_dir, self.sandbox_token)
+        return await super()._async_pre_start_kernel(**kw)
