@@ -70,8 +70,12 @@ def clean_env(**extra) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """The package as pip would build it from the repository (the working tree)."""
-    out = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", out, REPO)
+    out, tree = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("tree")
+    # built from a copy: setuptools leaves build/ and *.egg-info beside the sources
+    for name in ["pyproject.toml", "README.md", "LICENSE"]:
+        shutil.copy(REPO / name, tree / name)
+    shutil.copytree(REPO / "regcourse", tree / "regcourse", ignore=shutil.ignore_patterns("__pycache__"))
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", out, tree)
     (built,) = out.glob("regcourse-*.whl")
     return built
 
