@@ -118,3 +118,12 @@ def test_a_fork_changes_one_line(tmp_path):
 @pytest.mark.parametrize("name", [".github/**", "binder/**", "CONTRIBUTING.md", "CHANGELOG.md"])
 def test_the_site_build_skips_project_files(name):
     assert name in yaml.safe_load((REPO / "_config.yml").read_text())["exclude_patterns"]
+
+
+def test_every_file_of_the_package_is_in_git():
+    """A file that .gitignore hides works here and is missing from every clone."""
+    tracked = set(subprocess.run(["git", "ls-files", "regcourse"], cwd=REPO, capture_output=True, text=True,
+                                 check=True).stdout.splitlines())
+    on_disk = {p.relative_to(REPO).as_posix() for p in (REPO / "regcourse").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert on_disk <= tracked, f"not in git (see .gitignore): {sorted(on_disk - tracked)}"
