@@ -13,6 +13,8 @@ PORT ?= 8000
 # pytest workers for `make test` (pytest-xdist): "auto" is one per core.
 JOBS ?= auto
 AXE_VERSION := 4.14.1
+CHP_VERSION := 5.3.0
+STUDENTS ?= 2
 # the changes `make test` makes to the machine as root, undone when it ends
 SANDBOX_RECORD := $(VENV)/sandbox-changes.json
 
@@ -20,7 +22,7 @@ SANDBOX_RECORD := $(VENV)/sandbox-changes.json
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup book test serve exercises grade bench linkcheck clean
+.PHONY: help setup book test serve exercises grade bench linkcheck clean classroom classroom-down
 
 help:
 	@echo "make book        set up .venv, build the site into _build/html (all notebooks executed)"
@@ -31,6 +33,8 @@ help:
 	@echo "make bench       measure notebook, build and grading times (benchmarks/RESULTS.md);"
 	@echo "                 CHECK=1 (or --check) also enforces the time budgets"
 	@echo "make linkcheck   check the site's external links (needs network)"
+	@echo "make classroom   (as root) a local JupyterHub with nbgrader: one instructor, STUDENTS=2"
+	@echo "                 students; Ctrl-C or make classroom-down removes it all"
 	@echo "make clean       remove _build and caches (keeps .venv)"
 
 setup: $(INSTALLED)
@@ -45,6 +49,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@if command -v npm >/dev/null; then \
 		npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); \
 	else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
+	@# configurable-http-proxy, JupyterHub's proxy, for `make classroom` (from the npm registry)
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/chp configurable-http-proxy@$(CHP_VERSION); \
+	else echo "npm not found: make classroom and its tests need configurable-http-proxy"; fi
 	@# cffconvert validates CITATION.cff; it pins an old jsonschema, so it lives in its own venv
 	@test -x $(VENV)/cff/bin/cffconvert || { $(PYTHON) -m venv $(VENV)/cff && \
 		$(VENV)/cff/bin/python -m pip install --quiet --disable-pip-version-check cffconvert==2.0.0 \
@@ -69,6 +77,15 @@ test: $(INSTALLED)
 		$(BIN)/regcourse sandbox setup --record $(SANDBOX_RECORD); \
 	fi; \
 	$(BIN)/python -m pytest -n $(JOBS)
+
+# A local JupyterHub for the course (root: it creates the instructor's and students' Unix
+# users). It stays up until Ctrl-C, which takes it down; `make classroom-down` does the same
+# from another terminal and does nothing when no classroom runs.
+classroom: $(INSTALLED)
+	$(BIN)/regcourse classroom up --students $(STUDENTS) --wait
+
+classroom-down: $(INSTALLED)
+	$(BIN)/regcourse classroom down
 
 serve:
 	@test -f _build/html/index.html || { echo "No site in _build/html yet: run make book first." >&2; exit 1; }

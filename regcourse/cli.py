@@ -166,7 +166,36 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--record", type=Path, metavar="FILE",
                    help="setup: also write this run's changes to FILE; remove: undo only the changes in FILE")
     s.set_defaults(run=cmd_sandbox)
+
+    c = sub.add_parser("classroom", help="a local JupyterHub with nbgrader for one course (as root)")
+    c.add_argument("action", choices=["up", "down"])
+    c.add_argument("--state", type=Path, default=REPO / ".classroom", help="the classroom's folder")
+    c.add_argument("--students", type=int, default=2)
+    c.add_argument("--port", type=int, default=None, help="the hub's port (default: a free one)")
+    c.add_argument("--authenticator", default="shared-password",
+                   help="shared-password (demo, tests), pam (the machine's accounts), or a class path")
+    c.add_argument("--formgrader-tab", action="store_true",
+                   help="do not let the formgrader be framed inside JupyterLab (open it in its own tab)")
+    c.add_argument("--db-url", default="", help="the gradebook's database (default: SQLite in the course)")
+    c.add_argument("--wait", action="store_true", help="stay up until Ctrl-C, then take everything down")
+    c.set_defaults(run=cmd_classroom)
     return p
+
+
+def cmd_classroom(args) -> int:
+    from . import hub
+
+    if args.action == "down":
+        hub.down(args.state)
+        return 0
+    options = dict(students=args.students, port=args.port, authenticator=args.authenticator,
+                   formgrader_tab=args.formgrader_tab, db_url=args.db_url)
+    if args.wait:
+        return hub.serve(args.state, **options)
+    state = hub.up(args.state, **options)
+    print(f"{state.url} instructor {state.instructor}, students {' '.join(state.students)}, "
+          f"password {state.password}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

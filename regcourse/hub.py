@@ -1,0 +1,330 @@
+"""A local classroom: JupyterHub on 127.0.0.1 with one instructor and N students, the
+course's assignments released through nbgrader's exchange (``make classroom``).
+
+``up`` (as root) changes the machine, and writes each change into the classroom's state
+file as it makes it, so that ``down`` undoes exactly those, whatever state ``up`` reached:
+
+- Unix users ``rc-<tag>-teach`` and ``rc-<tag>-s1..sN``, their homes inside the state
+  folder (the hub's single-user servers run as them: LocalProcessSpawner);
+- the grading sandbox's users and folder permissions (:mod:`regcourse.grading.host`),
+  when they were not there before;
+- the exchange folder (sticky, world-writable, as nbgrader documents), the instructor's
+  course folder, the hub's database, cookie secret, logs and pid files, all inside the
+  state folder;
+- three processes: the hub, its proxy (configurable-http-proxy from the npm registry,
+  installed into ``.venv/chp`` by ``make setup``), and the servers the hub spawns.
+
+Roles. Students see nbgrader's Assignments panel and Validate button; the instructor also
+sees Formgrader, Course List and Create Assignment. The formgrader opens inside JupyterLab,
+which needs the instructor's server to allow framing by its own origin
+(``frame-ancestors 'self'``, nbgrader's documented setting): on one host, the students'
+servers share that origin, so a student's page could frame the instructor's formgrader.
+For a real class, serve each user from their own subdomain (``JupyterHub.subdomain_host``)
+or open the formgrader in its own tab and drop that header (``--formgrader-tab``).
+
+Authentication. The demo and the tests use JupyterHub's shared-password authenticator
+(one password for every user, printed by ``up``). A real class sets
+``--authenticator pam`` (the machine's accounts and passwords) or an OAuth authenticator
+(for example ``oauthenticator.GitHubOAuthenticator``, installed beside the hub).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .notebooks import REPO
+
+VENV = Path(sys.prefix)
+CHP = VENV / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
+COURSE_ID = "regcourse"
+STATE = REPO / ".classroom"
+ASSIGNMENTS = ["warmup", "l2", "l1", "weight_decay", "dropout"]
+STUDENT_HIDDEN = ["formgrader", "course_list", "create_assignment"]   # server extensions
+LAB_PLUGINS = {"formgrader": "formgrader", "course_list": "course-list", "create_assignment": "create-assignment"}
+
+
+@dataclass
+class State:
+    """What one classroom created: enough for ``down`` to undo all of it."""
+
+    folder: str
+    tag: str
+    url: str = ""
+    password: str = ""
+    instructor: str = ""
+    students: list[str] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)       # created, in order
+    hub_pid: int = 0
+    ports: list[int] = field(default_factory=list)
+    host_record: str = ""
+    db_url: str = ""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder) / "classroom.json"
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> "State | None":
+        path = Path(folder) / "classroom.json"
+        return cls(**json.loads(path.read_text())) if path.exists() else None
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _run(*command, user: str | None = None, cwd: Path | None = None, env: dict | None = None) -> str:
+    if user:
+        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
+        command = (runuser, "-u", user, "--", *command)
+    done = subprocess.run([str(c) for c in command], capture_output=True, text=True, cwd=cwd, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def _user_env(home: Path) -> dict[str, str]:
+    return {"HOME": str(home), "PATH": f"{VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _role_config(home: Path, user: str, exchange: Path, instructor: bool, formgrader_tab: bool) -> None:
+    """nbgrader's and JupyterLab's settings in the user's ~/.jupyter."""
+    course = home / "course"
+    lines = ["c = get_config()", f"c.CourseDirectory.course_id = {COURSE_ID!r}", f"c.Exchange.root = {str(exchange)!r}"]
+    if instructor:
+        lines.append(f"c.CourseDirectory.root = {str(course)!r}")
+    _write(home / ".jupyter" / "nbgrader_config.py", "\n".join(lines) + "\n")
+    extensions = {f"nbgrader.server_extensions.{name}": instructor for name in STUDENT_HIDDEN}
+    server: dict = {"ServerApp": {"jpserver_extensions": extensions}}
+    if instructor and not formgrader_tab:
+        server["ServerApp"]["tornado_settings"] = {"headers": {"Content-Security-Policy": "frame-ancestors 'self'"}}
+    _write(home / ".jupyter" / "jupyter_server_config.json", json.dumps(server, indent=1))
+    disabled = {f"@jupyter/nbgrader:{plugin}": True for plugin in LAB_PLUGINS.values()} if not instructor else {}
+    disabled["@jupyterlab/apputils-extension:announcements"] = True   # the news pop-up
+    _write(home / ".jupyter" / "labconfig" / "page_config.json", json.dumps({"disabledExtensions": disabled}))
+
+
+def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignments: list[str]) -> None:
+    """The instructor's nbgrader course: the course's own configuration, the source
+    notebooks copied from solutions/, each assignment generated and released."""
+    course = home / "course"
+    config = [
+        "c = get_config()",
+        "# the course's own settings (preprocessors, feedback), then this classroom's paths",
+        f"load_subconfig({str(REPO / 'nbgrader_config.py')!r})",
+        f"c.CourseDirectory.root = {str(course)!r}",
+        'c.CourseDirectory.source_directory = "source"',
+        'c.CourseDirectory.release_directory = "release"',
+        f"c.Exchange.root = {str(exchange)!r}",
+    ]
+    if db_url:
+        config.append(f"c.CourseDirectory.db_url = {db_url!r}")
+    _write(course / "nbgrader_config.py", "\n".join(config) + "\n")
+    for aid in assignments:
+        shutil.copytree(REPO / "solutions" / aid, course / "source" / aid)
+    _run("chown", "-R", f"{user}:{user}", home)
+    env = _user_env(home)
+    for aid in assignments:
+        _run(VENV / "bin" / "nbgrader", "generate_assignment", "--force", aid, user=user, cwd=course, env=env)
+        _run(VENV / "bin" / "nbgrader", "release_assignment", "--force", aid, user=user, cwd=course, env=env)
+
+
+def _hub_config(state: State, ports: list[int], authenticator: str) -> str:
+    port, hub_port, api_port = ports
+    users = [state.instructor, *state.students]
+    lines = [
+        "c = get_config()",
+        "c.JupyterHub.ip = '127.0.0.1'",
+        f"c.JupyterHub.port = {port}",
+        "c.JupyterHub.hub_ip = '127.0.0.1'",
+        f"c.JupyterHub.hub_port = {hub_port}",
+        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{api_port}'",
+        f"c.ConfigurableHTTPProxy.command = [{str(CHP)!r}]",
+        f"c.JupyterHub.db_url = 'sqlite:///{state.folder}/jupyterhub.sqlite'",
+        f"c.JupyterHub.cookie_secret_file = '{state.folder}/jupyterhub_cookie_secret'",
+        f"c.JupyterHub.pid_file = '{state.folder}/jupyterhub.pid'",
+        f"c.ConfigurableHTTPProxy.pid_file = '{state.folder}/proxy.pid'",
+        "c.JupyterHub.cleanup_servers = True",
+        "c.JupyterHub.cleanup_proxy = True",
+        "c.JupyterHub.spawner_class = 'localprocess'",
+        f"c.Spawner.cmd = [{str(VENV / 'bin' / 'jupyterhub-singleuser')!r}]",
+        f"c.Spawner.environment = {{'PATH': {str(VENV / 'bin') + ':/usr/bin:/bin'!r}, 'LANG': 'C.UTF-8'}}",
+        "c.Spawner.default_url = '/lab'",
+        "c.Spawner.http_timeout = 60",
+        "c.Spawner.start_timeout = 90",
+        f"c.Authenticator.allowed_users = {set(users)!r}",
+    ]
+    if authenticator == "shared-password":   # the demo's and the tests' one password
+        lines += ["c.JupyterHub.authenticator_class = 'shared-password'",
+                  f"c.SharedPasswordAuthenticator.user_password = {state.password!r}"]
+    else:
+        lines.append(f"c.JupyterHub.authenticator_class = {authenticator!r}")
+    return "\n".join(lines) + "\n"
+
+
+def _wait_for(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=3):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {seconds:g} s")
+
+
+def up(folder: Path = STATE, students: int = 2, port: int | None = None, db_url: str = "",
+       authenticator: str = "shared-password", formgrader_tab: bool = False, assignments: list[str] | None = None,
+       say=print) -> State:
+    """Bring a classroom up in ``folder``; on any failure, undo what was done and raise."""
+    from .grading import host
+
+    if os.geteuid() != 0:
+        raise SystemExit("make classroom creates Unix users for the instructor and the students: run it as root")
+    if not CHP.exists():
+        raise SystemExit(f"configurable-http-proxy is missing at {CHP}: `make setup` installs it with npm")
+    folder = Path(folder).resolve()
+    if State.load(folder):
+        raise SystemExit(f"a classroom already runs from {folder}: `make classroom-down` first")
+    closed = [p for p in folder.parents if p.exists() and not p.stat().st_mode & 0o001]
+    if closed:
+        raise SystemExit(f"the users' servers could not reach {folder}: {closed[0]} is closed to other users")
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    tag = secrets.token_hex(2)
+    state = State(str(folder), tag, password=secrets.token_urlsafe(9), db_url=db_url)
+    state.instructor = f"rc-{tag}-teach"
+    state.students = [f"rc-{tag}-s{k}" for k in range(1, students + 1)]
+    state.save()
+    try:
+        start = time.monotonic()
+        record = folder / "host-changes.json"
+        state.host_record = str(record)
+        state.save()
+        for line in host.setup(protect=[REPO / "solutions", REPO / ".git"], reachable=host.python_folders(),
+                               record=record):
+            say(f"regcourse classroom: {line}")
+        exchange = folder / "exchange"
+        exchange.mkdir(exist_ok=True)
+        exchange.chmod(0o1777)
+        (folder / "home").mkdir(exist_ok=True)
+        (folder / "home").chmod(0o755)
+        for user in [state.instructor, *state.students]:
+            home = folder / "home" / user
+            _run("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/bash", "--user-group", user)
+            state.users.append(user)
+            state.save()
+            say(f"regcourse classroom: created user {user}")
+            _role_config(home, user, exchange, user == state.instructor, formgrader_tab)
+            _run("chown", "-R", f"{user}:{user}", home)
+        _course_folder(folder / "home" / state.instructor, state.instructor, exchange, db_url,
+                       assignments or ASSIGNMENTS)
+        ports = port and [port, *free_ports(2)] or free_ports(3)
+        state.ports = ports
+        state.url = f"http://127.0.0.1:{ports[0]}/"
+        (folder / "jupyterhub_config.py").write_text(_hub_config(state, ports, authenticator))
+        log = open(folder / "hub.log", "ab")
+        hub = subprocess.Popen([VENV / "bin" / "jupyterhub", "-f", folder / "jupyterhub_config.py"], cwd=folder,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, "PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}"})
+        state.hub_pid = hub.pid
+        state.save()
+        _wait_for(state.url + "hub/api", 60)
+        say(f"regcourse classroom: the hub answers at {state.url} ({time.monotonic() - start:.0f} s)")
+        return state
+    except BaseException:
+        down(folder, say=say)
+        raise
+
+
+def _kill_group(pid: int, seconds: float) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def down(folder: Path = STATE, say=print) -> bool:
+    """Stop everything the classroom in ``folder`` started and remove what it created.
+    Idempotent: without a classroom there, it says so and changes nothing."""
+    from .grading import host
+
+    folder = Path(folder).resolve()
+    state = State.load(folder)
+    if state is None:
+        say(f"regcourse classroom: no classroom runs from {folder}")
+        return False
+    if state.hub_pid:
+        _kill_group(state.hub_pid, 15)   # the hub stops the proxy and the users' servers
+        say("regcourse classroom: stopped the hub")
+    for user in reversed(state.users):
+        try:
+            uid = pwd.getpwnam(user).pw_uid
+        except KeyError:
+            continue
+        host._kill_processes_of(uid)
+        subprocess.run(["userdel", "--remove", user], capture_output=True)
+        subprocess.run(["groupdel", user], capture_output=True)
+        say(f"regcourse classroom: removed user {user}")
+    if state.host_record and Path(state.host_record).exists():
+        for line in host.remove(Path(state.host_record)):
+            say(f"regcourse classroom: {line}")
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
+
+
+def serve(folder: Path = STATE, **options) -> int:
+    """``make classroom``: bring it up, print how to log in, wait; Ctrl-C takes it down."""
+    state = up(folder, **options)
+    print(f"\nThe classroom is at {state.url}\n"
+          f"  instructor: {state.instructor}\n"
+          f"  students:   {', '.join(state.students)}\n"
+          f"  password (every user, shared-password authenticator): {state.password}\n"
+          "Ctrl-C (or `make classroom-down` from another terminal) stops it and removes its users.\n",
+          flush=True)
+    try:
+        while State.load(Path(folder)):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        down(folder)
+    return 0

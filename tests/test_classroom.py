@@ -1,0 +1,199 @@
+"""The classroom (`make classroom`): a JupyterHub on 127.0.0.1 with one instructor and two
+students, driven in Chromium as its users drive it, then taken down.
+
+What it changes on the machine, and undoes at the end of the module whatever happens:
+Unix users rc-<tag>-teach, rc-<tag>-s1, rc-<tag>-s2 (homes in pytest's temporary folder),
+the processes of the hub, its proxy and the users' servers, three free ports on
+127.0.0.1. The last test checks that users, processes and ports are as they were.
+
+Needs root (it creates users), configurable-http-proxy (`make setup` installs it with npm)
+and Debian's Chromium; without them it is skipped with the reason (a failure under CI).
+Screenshots of each step land in _build/screenshots/classroom/.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SCREENSHOTS, missing_tool
+from regcourse import hub
+
+SHOTS = SCREENSHOTS / "classroom"
+# an answer that earns part of l2: the penalty and its check are right, the rest is not done
+PENALTY = '''def l2_penalty(params, lam):
+    if lam < 0:
+        raise ValueError("lam must be >= 0")
+    if isinstance(params, np.ndarray):
+        params = [params]
+    return float(0.5 * lam * sum(np.sum(p ** 2) for p in params))'''
+
+
+def listening_ports() -> set[int]:
+    ports = set()
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"]:
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A":   # LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def uids_of(users: list[str]) -> set[int]:
+    uids = set()
+    for user in users:
+        try:
+            uids.add(pwd.getpwnam(user).pw_uid)
+        except KeyError:
+            pass
+    return uids
+
+
+def processes_of(uids: set[int]) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid in uids:
+                    found.append(int(entry))
+            except FileNotFoundError:
+                pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def machine_before():
+    if os.geteuid() != 0:
+        missing_tool("the classroom creates Unix users: its tests run as root (as CI does)")
+    if not hub.CHP.exists():
+        missing_tool(f"configurable-http-proxy is not installed at {hub.CHP} (make setup installs it with npm)")
+    return {"users": {p.pw_name for p in pwd.getpwall()}, "ports": listening_ports()}
+
+
+@pytest.fixture(scope="module")
+def classroom(machine_before):
+    # not in pytest's temporary folder: that is private to root, and the users' servers
+    # must reach their homes
+    folder = Path(tempfile.mkdtemp(prefix="regcourse-classroom-"))
+    start = time.monotonic()
+    state = hub.up(folder, students=2, assignments=["l2"], say=lambda line: None)
+    state.started_in = time.monotonic() - start
+    yield state
+    hub.down(folder, say=lambda line: None)   # whatever happened (idempotent)
+
+
+def _login(browser, state, user: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(state.url + "hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", state.password)
+    start = time.monotonic()
+    page.click("#login_submit")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
+    return page, time.monotonic() - start
+
+
+def _nbgrader_menu(page) -> list[str]:
+    page.locator("#jp-menu-panel >> text=Nbgrader").click()
+    items = [t.strip() for t in page.locator("#jp-mainmenu-nbgrader li").all_inner_texts() if t.strip()]
+    return items
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_the_hub_answers_and_releases_the_assignment(classroom):
+    exchange = f"{classroom.folder}/exchange/regcourse/outbound/l2"
+    assert os.path.isdir(exchange), "the instructor's release of l2 is not in the exchange"
+    assert oct(os.stat(f"{classroom.folder}/exchange").st_mode & 0o7777) == "0o1777"
+
+
+def test_a_student_fetches_validates_and_submits(classroom, browser):
+    student = classroom.students[0]
+    page, login_seconds = _login(browser, classroom, student)
+    try:
+        _shot(page, "1-student-lab")
+        assert _nbgrader_menu(page) == ["Assignment List"], "a student sees only the Assignment List"
+        page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-assignment-list"]').click()
+        released = page.locator("#released_assignments_list > .list_item", has_text="l2").first
+        released.locator(".item_status button", has_text="Fetch").click()
+        fetched = page.locator("#fetched_assignments_list > .list_item", has_text="l2").first
+        fetched.locator("a.assignment-notebooks-link").click()
+        _shot(page, "2-student-fetched")
+        page.locator("#nbgrader-regcourse-l2 .list_item .item_name a").first.click()
+
+        answer = page.locator(".jp-Notebook:visible .jp-Cell.jp-CodeCell", has_text="def l2_penalty(params, lam)").first
+        answer.wait_for()
+        answer.scroll_into_view_if_needed()
+        answer.locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.press("Delete")
+        page.keyboard.insert_text(PENALTY)   # typed, not pasted: CodeMirror would re-indent newlines
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+s")
+        page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')")
+
+        page.locator("jp-button.validate-button:visible").click()
+        dialog = page.locator(".jp-Dialog").first
+        dialog.wait_for(timeout=180_000)
+        said = dialog.inner_text()
+        _shot(page, "3-student-validated")
+        # the other functions are not written yet: validation names a failing cell
+        assert "Validation Results" in said and "failed" in said, said
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
+
+        page.locator("#jp-menu-panel >> text=Nbgrader").click()
+        page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-assignment-list"]').click()
+        fetched = page.locator("#fetched_assignments_list > .list_item", has_text="l2").first
+        fetched.locator('.item_status button:text-is("Submit")').click()
+        page.locator("#submitted_assignments_list > .list_item", has_text="l2").first.wait_for()
+        _shot(page, "4-student-submitted")
+    finally:
+        page.close()
+    inbound = os.listdir(f"{classroom.folder}/exchange/regcourse/inbound")
+    assert any(name.startswith(f"{student}+l2+") for name in inbound), inbound
+    submitted = next(n for n in inbound if n.startswith(f"{student}+l2+"))
+    text = open(f"{classroom.folder}/exchange/regcourse/inbound/{submitted}/l2.ipynb").read()
+    assert "0.5 * lam * sum(np.sum(p ** 2) for p in params)" in text, "the typed answer was not submitted"
+    print(f"login to a ready JupyterLab: {login_seconds:.1f} s; hub up in {classroom.started_in:.1f} s")
+
+
+def test_the_instructor_collects_from_the_formgrader(classroom, browser):
+    page, _ = _login(browser, classroom, classroom.instructor)
+    try:
+        menu = _nbgrader_menu(page)
+        assert {"Assignment List", "Course List", "Formgrader"} <= set(menu), menu
+        page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-formgrader"]').click()
+        frame = page.frame_locator("#formgrader iframe")
+        row = frame.locator("tr", has=frame.locator("a", has_text="l2")).first
+        row.wait_for(state="attached")
+        _shot(page, "5-instructor-formgrader")
+        # the Collect button brings the student's submission into the course
+        row.locator("td.collect a").click()
+        frame.locator("#success-modal").wait_for(timeout=60_000)
+        _shot(page, "6-instructor-collected")
+        assert "Successfully collected submissions of 'l2'" in frame.locator("#success-modal").inner_text()
+    finally:
+        page.close()
+    submitted = Path(classroom.folder) / "home" / classroom.instructor / "course" / "submitted"
+    assert (submitted / classroom.students[0] / "l2" / "l2.ipynb").exists(), "nothing was collected"
+
+
+def test_down_leaves_the_machine_as_it_was(classroom, machine_before):
+    uids = uids_of([classroom.instructor, *classroom.students])
+    assert len(uids) == 3 and processes_of(uids), "the classroom's servers should be running before down"
+    assert hub.down(classroom.folder, say=lambda line: None) is True
+    assert hub.down(classroom.folder, say=lambda line: None) is False    # idempotent
+    assert {p.pw_name for p in pwd.getpwall()} == machine_before["users"]
+    assert not processes_of(uids)
+    assert not set(classroom.ports) & listening_ports(), "a classroom port still listens"
+    assert not os.path.exists(classroom.folder)
