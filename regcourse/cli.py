@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import pwd
+import shutil
 import sys
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def cmd_grade(args) -> int:
         run = grader.grade(path, assignment, args.student)
         feedback_dir = Path(args.feedback) if args.feedback else path.resolve().parent
         page = write_feedback(run, feedback_dir / f"{path.stem}-feedback.html", hints=args.hint)
+        if args.autograded and run.autograded.exists():   # for the classroom's nbgrader hook
+            shutil.copy(run.autograded, args.autograded)
         if args.json:
             report = run.result.to_json()
             if not args.hint:   # the likely causes are the second tier: only when asked for
@@ -149,6 +152,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--student", default="learner", help=argparse.SUPPRESS)
     g.add_argument("--source", default=str(REPO / "solutions"), help="source notebooks (default: solutions/)")
     g.add_argument("--config", default=str(REPO / "nbgrader_config.py"), help=argparse.SUPPRESS)
+    g.add_argument("--autograded", type=Path, help=argparse.SUPPRESS)  # also write the graded notebook here
     _add_limit_options(g)
     g.set_defaults(run=cmd_grade)
 

@@ -143,6 +143,9 @@ def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignmen
         'c.CourseDirectory.source_directory = "source"',
         'c.CourseDirectory.release_directory = "release"',
         f"c.Exchange.root = {str(exchange)!r}",
+        "# autograde (the formgrader's button too) through the course's sandboxed grader",
+        "from regcourse.grading.nbgrader_hook import autograde_preprocessors",
+        "c.Autograde.autograde_preprocessors = autograde_preprocessors()",
     ]
     if db_url:
         config.append(f"c.CourseDirectory.db_url = {db_url!r}")
@@ -150,6 +153,7 @@ def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignmen
     for aid in assignments:
         shutil.copytree(REPO / "solutions" / aid, course / "source" / aid)
     _run("chown", "-R", f"{user}:{user}", home)
+    course.chmod(0o700)   # the grader refuses sources that other users (and kernels) could read
     env = _user_env(home)
     for aid in assignments:
         _run(VENV / "bin" / "nbgrader", "generate_assignment", "--force", aid, user=user, cwd=course, env=env)

@@ -13,16 +13,27 @@ Screenshots of each step land in _build/screenshots/classroom/.
 
 from __future__ import annotations
 
+import copy
 import os
 import pwd
+import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import nbformat
 
 import pytest
 
 from conftest import SCREENSHOTS, missing_tool
 from regcourse import hub
+from regcourse.grading.course import Course
+from test_grading_cli import hidden_lines
+from test_grading_hostile import MEASURE_HOSTILE
+
+# fools plain nbgrader: it replaces numpy's comparisons the first time it is called
+HOSTILE = MEASURE_HOSTILE["ratios-allclose-replaced"][0]
 
 SHOTS = SCREENSHOTS / "classroom"
 # an answer that earns part of l2: the penalty and its check are right, the rest is not done
@@ -167,6 +178,34 @@ def test_a_student_fetches_validates_and_submits(classroom, browser):
     print(f"login to a ready JupyterLab: {login_seconds:.1f} s; hub up in {classroom.started_in:.1f} s")
 
 
+def _as(user: str, home: Path, *command, cwd: Path) -> str:
+    env = {"HOME": str(home), "PATH": f"{hub.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    done = subprocess.run([runuser, "-u", user, "--", *map(str, command)], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_a_second_student_submits_a_hostile_notebook(classroom):
+    """nbgrader's own command line, as a student would use it from a terminal."""
+    student = classroom.students[1]
+    home = Path(classroom.folder) / "home" / student
+    _as(student, home, hub.VENV / "bin" / "nbgrader", "fetch_assignment", "l2", cwd=home)
+    nbformat.write(copy.deepcopy(HOSTILE), str(home / "l2" / "l2.ipynb"))
+    shutil.chown(home / "l2" / "l2.ipynb", student, student)
+    _as(student, home, hub.VENV / "bin" / "nbgrader", "submit", "l2", cwd=home)
+
+
+def _close_modal(frame, name: str) -> str:
+    modal = frame.locator(f"#{name}")
+    modal.wait_for(timeout=240_000)
+    text = modal.inner_text()
+    modal.locator("button[data-dismiss=modal]").first.click()
+    modal.wait_for(state="detached")
+    return text
+
+
 def test_the_instructor_collects_from_the_formgrader(classroom, browser):
     page, _ = _login(browser, classroom, classroom.instructor)
     try:
@@ -179,13 +218,71 @@ def test_the_instructor_collects_from_the_formgrader(classroom, browser):
         _shot(page, "5-instructor-formgrader")
         # the Collect button brings the student's submission into the course
         row.locator("td.collect a").click()
-        frame.locator("#success-modal").wait_for(timeout=60_000)
         _shot(page, "6-instructor-collected")
-        assert "Successfully collected submissions of 'l2'" in frame.locator("#success-modal").inner_text()
+        assert "Successfully collected submissions of 'l2'" in _close_modal(frame, "success-modal")
+        submitted = Path(classroom.folder) / "home" / classroom.instructor / "course" / "submitted"
+        for student in classroom.students:
+            assert (submitted / student / "l2" / "l2.ipynb").exists(), f"{student}'s submission was not collected"
+
+        # autograde each submission with the formgrader's button: the course's grader runs
+        row.locator("td.num-submissions a").click()
+        for student in classroom.students:
+            line = frame.locator("tr", has=frame.locator("td.student-id", has_text=student)).first
+            start = time.monotonic()
+            line.locator("td.autograde a").click()
+            said = _close_modal(frame, "success-modal")
+            assert f"Successfully autograded 'l2' for student '{student}'" in said, said
+            print(f"autograde of {student} from the formgrader: {time.monotonic() - start:.1f} s")
+        _shot(page, "7-instructor-autograded")
+
+        # feedback: generated with the course's steps (no hidden tests), then released
+        frame.locator("a", has_text="Manage Assignments").first.click()
+        row = frame.locator("tr", has=frame.locator("a", has_text="l2")).first
+        row.locator("td.generate-feedback a").click()
+        assert "Successfully generated feedback" in _close_modal(frame, "success-modal")
+        row.locator("td.release-feedback a").click()
+        assert "Successfully released feedback" in _close_modal(frame, "success-modal")
+        _shot(page, "8-instructor-released-feedback")
     finally:
         page.close()
-    submitted = Path(classroom.folder) / "home" / classroom.instructor / "course" / "submitted"
-    assert (submitted / classroom.students[0] / "l2" / "l2.ipynb").exists(), "nothing was collected"
+
+
+def test_the_student_reads_the_feedback(classroom, browser):
+    student = classroom.students[0]
+    page, _ = _login(browser, classroom, student)
+    try:
+        page.locator("#jp-menu-panel >> text=Nbgrader").click()
+        page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-assignment-list"]').click()
+        submitted = page.locator("#submitted_assignments_list > .list_item", has_text="l2").first
+        submitted.locator("button", has_text="Fetch Feedback").click()
+        home = Path(classroom.folder) / "home" / student
+        deadline = time.monotonic() + 60
+        while not list(home.glob("l2/feedback/*/l2.html")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        (page_file,) = home.glob("l2/feedback/*/l2.html")
+        page.goto(f"{classroom.url}user/{student}/files/{page_file.relative_to(home).as_posix()}")
+        text = page.locator("body").inner_text()
+        _shot(page, "9-student-feedback")
+    finally:
+        page.close()
+    assert "Grading report: 2 / 15 points" in text, text[:500]
+    assert "2 of these points are for written answers" in text
+    assert "ridge_fit" in text and "NotImplementedError" in text    # why points were lost
+    leaked = [line for line in hidden_lines("l2") if line in page_file.read_text()]
+    assert not leaked, f"hidden test lines in the feedback: {leaked[:3]}"
+
+
+def test_the_gradebook_holds_the_course_grades(classroom):
+    course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
+    honest, hostile = classroom.students
+    with course.gradebook() as gb:
+        partial = gb.find_submission_notebook("l2", "l2", honest)
+        attack = gb.find_submission_notebook("l2", "l2", hostile)
+        assert partial.score == 2.0, "l2_penalty and its check earn 2 points; nothing else is written"
+        assert attack.score == 0.0, "plain nbgrader would give the hostile notebook 13 points"
+    graded = course.autograded_path(hostile, "l2").read_text()
+    assert "Tampering detected" in graded
+    assert "Tampering detected" not in course.autograded_path(honest, "l2").read_text()
 
 
 def test_down_leaves_the_machine_as_it_was(classroom, machine_before):

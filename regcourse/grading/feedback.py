@@ -202,6 +202,17 @@ def report_html(result: Result, hints: bool = False) -> str:
     return "\n".join(parts)
 
 
+def _rewrite(path: Path, nb) -> None:
+    """Write ``nb`` over ``path``, which nbgrader leaves read-only (0444): without root the
+    owner must first allow itself to write; the mode is put back."""
+    mode = path.stat().st_mode & 0o7777
+    path.chmod(mode | 0o200)
+    try:
+        nbformat.write(nb, str(path))
+    finally:
+        path.chmod(mode)
+
+
 def add_report(autograded: Path, result: Result, hints: bool = False) -> None:
     """Put (or replace) the grading report as the first cell of the autograded notebook."""
     nb = nbformat.read(str(autograded), as_version=4)
@@ -209,7 +220,7 @@ def add_report(autograded: Path, result: Result, hints: bool = False) -> None:
     cell = nbformat.v4.new_markdown_cell(report_html(result, hints))
     cell["id"] = REPORT_CELL
     nb.cells.insert(0, cell)
-    nbformat.write(nb, str(autograded))
+    _rewrite(autograded, nb)
 
 
 def rubric(answer_cell) -> str:
@@ -238,7 +249,7 @@ def add_rubrics(autograded: Path, source: Path) -> None:
             note["id"] = f"{RUBRIC_CELL}{gid}"[:64]
             cells.append(note)
     nb.cells = cells
-    nbformat.write(nb, str(autograded))
+    _rewrite(autograded, nb)
 
 
 def write_feedback(run, target: Path, hints: bool = False) -> Path:

@@ -46,7 +46,10 @@ from traitlets import Bool, Integer, Unicode, default
 from ..sandbox_launch import all_pids, drop_to, uid_of
 from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
 
-LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"))
+# The slots' locks: one pool per machine for root's sandbox users; a grader without root
+# (an instructor on a hub, say) has its own, which root's files would otherwise block.
+LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"
+                               + ("" if os.geteuid() == 0 else f"-{os.geteuid()}")))
 MARKER = "REGCOURSE_SANDBOX_TOKEN"
 # Environment variables the kernel keeps; everything else (the grader's own settings,
 # NBGRADER_EXECUTION, tokens) is dropped.

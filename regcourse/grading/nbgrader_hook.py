@@ -1,0 +1,100 @@
+"""nbgrader's autograde, done by the course's grader: what the formgrader's "autograde"
+button runs in a classroom (and ``nbgrader autograde`` in that course folder).
+
+nbgrader's Autograde converter runs a list of preprocessors over each submitted notebook;
+its ``Execute`` step runs the student's code with the instructor's rights. The course
+folder's configuration puts :class:`CourseGrading` in its place (see
+:func:`autograde_preprocessors`). It grades the submission with ``regcourse grade``
+(sandbox, trusted checks, tampering detection) and hands nbgrader back the notebook that
+grading produced, with the course's report as its first cell and an error output in every
+test cell the course scored 0, so that nbgrader's own ``SaveAutoGrades`` records exactly
+the course's scores (a notebook test that passed but failed the independent check, or a
+submission that attacked the grader, loses its points in the gradebook too).
+
+Isolation. When the instructor may run ``regcourse grade`` as root through the one sudo
+rule that ``regcourse classroom up`` writes (:data:`SUDO_RULE`), kernels run as the
+unprivileged sandbox users, without network. Without it, the grading runs as the
+instructor: the same checks, but the student's code runs with the instructor's rights,
+and the report's last line says so.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.coursedir import CourseDirectory
+
+from ..notebooks import nbgrader_meta
+from .report import Result
+
+REGCOURSE = Path(sys.prefix) / "bin" / "regcourse"
+SUDO_RULE = "/etc/sudoers.d/regcourse-classroom-{tag}"
+HOOK = "regcourse.grading.nbgrader_hook.CourseGrading"
+
+
+def autograde_preprocessors() -> list[str]:
+    """nbgrader's autograde steps with its Execute replaced by the course's grading."""
+    return [HOOK, "nbgrader.preprocessors.IgnorePattern", "nbconvert.preprocessors.ClearMetadataPreprocessor",
+            "nbgrader.preprocessors.LimitOutput", "nbgrader.preprocessors.SaveAutoGrades",
+            "nbgrader.preprocessors.AssignLatePenalties", "nbgrader.preprocessors.CheckCellMetadata"]
+
+
+def _may_sudo() -> bool:
+    """Whether the one sudo rule lets this user grade as root (asks sudo, never a password)."""
+    sudo = shutil.which("sudo")
+    if not sudo:
+        return False
+    done = subprocess.run([sudo, "-n", "-l", str(REGCOURSE), "grade"], capture_output=True, text=True)
+    return done.returncode == 0
+
+
+class CourseGrading(NbGraderPreprocessor):
+    """Grade with ``regcourse grade`` and return its executed notebook (see the module)."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        source = Path(coursedir.root) / coursedir.source_directory
+        with tempfile.TemporaryDirectory(prefix="regcourse-hub-") as folder:
+            work = Path(folder)
+            work.chmod(0o711)
+            submitted = work / f"{info['notebook']}.ipynb"
+            nbformat.write(nb, str(submitted))
+            graded = work / "graded.ipynb"
+            command = [str(REGCOURSE), "grade", str(submitted), "--assignment", info["assignment"],
+                       "--source", str(source), "--json", "--feedback", str(work), "--autograded", str(graded)]
+            if _may_sudo():
+                command = ["sudo", "-n", *command]
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0 or not graded.exists():
+                raise RuntimeError(f"the course's grader failed on {info['student']}'s {info['assignment']}:\n"
+                                   f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+            result = Result.from_json(json.loads(done.stdout))
+            executed = nbformat.read(str(graded), as_version=4)
+        self.log.info("regcourse graded %s's %s: %g / %g (%s)", info["student"], info["assignment"],
+                      result.score, result.max_score, result.isolation)
+        return with_course_scores(executed, result), resources
+
+
+def with_course_scores(nb, result: Result):
+    """``nb`` with an error output in each test cell the course scored 0 and none in the
+    others, so that nbgrader's SaveAutoGrades gives the course's points."""
+    items = {i.grade_id: i for i in result.items}
+    for cell in nb.cells:
+        item = items.get(nbgrader_meta(cell).get("grade_id"))
+        if cell.cell_type != "code" or item is None or item.pending:
+            continue
+        outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"]
+        if item.score < item.max_score:
+            message = f"{item.verdict}: {item.message}" if item.message else item.verdict
+            outputs.append(nbformat.v4.new_output("error", ename="CourseGrading", evalue=message,
+                                                  traceback=[message]))
+        cell.outputs = outputs
+    return nb
