@@ -88,6 +88,43 @@ def cmd_grade(args) -> int:
         grader.close()
 
 
+def cmd_hub_grade(args) -> int:
+    """Grade one submission for a classroom's instructor, as root through the one sudo rule
+    that ``regcourse classroom up`` writes: the notebook comes on stdin, the result and the
+    graded notebook go to stdout as one JSON document. Nothing the caller names is read or
+    written as root but their own course's sources, which must be theirs and private."""
+    import os
+    import tempfile
+
+    import nbformat
+
+    from .grading.feedback import write_feedback
+    from .grading.grader import Grader
+
+    caller = int(os.environ.get("SUDO_UID", os.getuid()))
+    course = Path(args.course).resolve()
+    source = (course / "source").resolve()
+    if course.stat().st_uid != caller or course.stat().st_mode & 0o077:
+        return _fail(f"{course} must be the caller's own private folder (owner {caller}, mode 0700)")
+    if source.stat().st_uid != caller or not source.is_relative_to(course):
+        return _fail(f"{source} must be the caller's own, inside {course}")
+    nb = nbformat.reads(sys.stdin.read(), as_version=4)
+    with tempfile.TemporaryDirectory(prefix="regcourse-hub-grade-") as work:
+        submitted = Path(work) / f"{args.assignment}.ipynb"
+        nbformat.write(nb, str(submitted))
+        grader = Grader(source, REPO / "nbgrader_config.py", assignments=[args.assignment])
+        try:
+            if args.assignment not in grader.known:
+                return _fail(f"unknown assignment {args.assignment!r}")
+            run = grader.grade(submitted, args.assignment, "learner")
+            write_feedback(run, Path(work) / "feedback.html")
+            graded = nbformat.read(str(run.autograded), as_version=4)
+            print(json.dumps({"result": run.result.to_json(), "notebook": nbformat.writes(graded)}))
+        finally:
+            grader.close()
+    return 0
+
+
 def cmd_autograde(args) -> int:
     from .grading.classroom import grade_class
 
@@ -170,6 +207,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--record", type=Path, metavar="FILE",
                    help="setup: also write this run's changes to FILE; remove: undo only the changes in FILE")
     s.set_defaults(run=cmd_sandbox)
+
+    h = sub.add_parser("hub-grade", help=argparse.SUPPRESS)   # the classroom's sudo rule runs this
+    h.add_argument("assignment")
+    h.add_argument("--course", required=True)
+    h.set_defaults(run=cmd_hub_grade)
 
     c = sub.add_parser("classroom", help="a local JupyterHub with nbgrader for one course (as root)")
     c.add_argument("action", choices=["up", "down"])

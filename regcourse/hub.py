@@ -70,6 +70,7 @@ class State:
     ports: list[int] = field(default_factory=list)
     host_record: str = ""
     db_url: str = ""
+    sudo_rule: str = ""
 
     @property
     def path(self) -> Path:
@@ -158,6 +159,26 @@ def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignmen
     for aid in assignments:
         _run(VENV / "bin" / "nbgrader", "generate_assignment", "--force", aid, user=user, cwd=course, env=env)
         _run(VENV / "bin" / "nbgrader", "release_assignment", "--force", aid, user=user, cwd=course, env=env)
+
+
+def _sudo_rule(state: State, say) -> str:
+    """Let the instructor grade as root with exactly one command, ``regcourse hub-grade``,
+    so that the formgrader's autograde runs kernels as the sandbox users (see
+    :mod:`regcourse.grading.nbgrader_hook`). Without sudo, grading runs as the instructor."""
+    sudo, visudo = shutil.which("sudo"), shutil.which("visudo", path="/usr/sbin:/sbin:/usr/bin")
+    if not sudo or not visudo:
+        say("regcourse classroom: sudo is not installed: autograde will run kernels as the instructor")
+        return ""
+    rule = Path(f"/etc/sudoers.d/regcourse-classroom-{state.tag}")
+    rule.write_text(f"# written by regcourse classroom up; removed by regcourse classroom down\n"
+                    f"{state.instructor} ALL=(root) NOPASSWD: {VENV / 'bin' / 'regcourse'} hub-grade *\n")
+    rule.chmod(0o440)
+    checked = subprocess.run([visudo, "-cf", str(rule)], capture_output=True, text=True)
+    if checked.returncode != 0:
+        rule.unlink()
+        raise RuntimeError(f"visudo rejected the classroom's sudo rule: {checked.stdout}{checked.stderr}")
+    say(f"regcourse classroom: {rule}: {state.instructor} may run `regcourse hub-grade` as root")
+    return str(rule)
 
 
 def _hub_config(state: State, ports: list[int], authenticator: str) -> str:
@@ -250,6 +271,8 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db_url:
             _run("chown", "-R", f"{user}:{user}", home)
         _course_folder(folder / "home" / state.instructor, state.instructor, exchange, db_url,
                        assignments or ASSIGNMENTS)
+        state.sudo_rule = _sudo_rule(state, say)
+        state.save()
         ports = port and [port, *free_ports(2)] or free_ports(3)
         state.ports = ports
         state.url = f"http://127.0.0.1:{ports[0]}/"
@@ -308,6 +331,9 @@ def down(folder: Path = STATE, say=print) -> bool:
         subprocess.run(["userdel", "--remove", user], capture_output=True)
         subprocess.run(["groupdel", user], capture_output=True)
         say(f"regcourse classroom: removed user {user}")
+    if state.sudo_rule and Path(state.sudo_rule).exists():
+        Path(state.sudo_rule).unlink()
+        say(f"regcourse classroom: removed {state.sudo_rule}")
     if state.host_record and Path(state.host_record).exists():
         for line in host.remove(Path(state.host_record)):
             say(f"regcourse classroom: {line}")

@@ -282,7 +282,11 @@ def test_the_gradebook_holds_the_course_grades(classroom):
         assert attack.score == 0.0, "plain nbgrader would give the hostile notebook 13 points"
     graded = course.autograded_path(hostile, "l2").read_text()
     assert "Tampering detected" in graded
-    assert "Tampering detected" not in course.autograded_path(honest, "l2").read_text()
+    honest_graded = course.autograded_path(honest, "l2").read_text()
+    assert "Tampering detected" not in honest_graded
+    # through the classroom's sudo rule, the kernels ran as sandbox users without network
+    assert classroom.sudo_rule and Path(classroom.sudo_rule).exists()
+    assert "unprivileged user" in honest_graded and "no network" in honest_graded
 
 
 def test_down_leaves_the_machine_as_it_was(classroom, machine_before):
@@ -294,3 +298,4 @@ def test_down_leaves_the_machine_as_it_was(classroom, machine_before):
     assert not processes_of(uids)
     assert not set(classroom.ports) & listening_ports(), "a classroom port still listens"
     assert not os.path.exists(classroom.folder)
+    assert not classroom.sudo_rule or not os.path.exists(classroom.sudo_rule)

@@ -11,9 +11,9 @@ test cell the course scored 0, so that nbgrader's own ``SaveAutoGrades`` records
 the course's scores (a notebook test that passed but failed the independent check, or a
 submission that attacked the grader, loses its points in the gradebook too).
 
-Isolation. When the instructor may run ``regcourse grade`` as root through the one sudo
-rule that ``regcourse classroom up`` writes (:data:`SUDO_RULE`), kernels run as the
-unprivileged sandbox users, without network. Without it, the grading runs as the
+Isolation. When the instructor may run ``regcourse hub-grade`` as root through the one
+sudo rule that ``regcourse classroom up`` writes, kernels run as the unprivileged sandbox
+users, without network. Without it, the grading runs as the
 instructor: the same checks, but the student's code runs with the instructor's rights,
 and the report's last line says so.
 """
@@ -35,7 +35,6 @@ from ..notebooks import nbgrader_meta
 from .report import Result
 
 REGCOURSE = Path(sys.prefix) / "bin" / "regcourse"
-SUDO_RULE = "/etc/sudoers.d/regcourse-classroom-{tag}"
 HOOK = "regcourse.grading.nbgrader_hook.CourseGrading"
 
 
@@ -47,12 +46,38 @@ def autograde_preprocessors() -> list[str]:
 
 
 def _may_sudo() -> bool:
-    """Whether the one sudo rule lets this user grade as root (asks sudo, never a password)."""
+    """Whether the classroom's sudo rule lets this user grade as root (never asks for a
+    password)."""
     sudo = shutil.which("sudo")
     if not sudo:
         return False
-    done = subprocess.run([sudo, "-n", "-l", str(REGCOURSE), "grade"], capture_output=True, text=True)
+    done = subprocess.run([sudo, "-n", "-l", str(REGCOURSE), "hub-grade", "x", "--course", "x"],
+                          capture_output=True, text=True)
     return done.returncode == 0
+
+
+def _grade_as_root(nb, assignment: str, course: Path) -> tuple[Result, object]:
+    done = subprocess.run(["sudo", "-n", str(REGCOURSE), "hub-grade", assignment, "--course", str(course)],
+                          input=nbformat.writes(nb), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the course's grader failed (as root):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    answer = json.loads(done.stdout)
+    return Result.from_json(answer["result"]), nbformat.reads(answer["notebook"], as_version=4)
+
+
+def _grade_as_myself(nb, info: dict, source: Path) -> tuple[Result, object]:
+    with tempfile.TemporaryDirectory(prefix="regcourse-hub-") as folder:
+        work = Path(folder)
+        work.chmod(0o711)
+        submitted = work / f"{info['notebook']}.ipynb"
+        nbformat.write(nb, str(submitted))
+        graded = work / "graded.ipynb"
+        done = subprocess.run([str(REGCOURSE), "grade", str(submitted), "--assignment", info["assignment"],
+                               "--source", str(source), "--json", "--feedback", str(work),
+                               "--autograded", str(graded)], capture_output=True, text=True)
+        if done.returncode != 0 or not graded.exists():
+            raise RuntimeError(f"the course's grader failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        return Result.from_json(json.loads(done.stdout)), nbformat.read(str(graded), as_version=4)
 
 
 class CourseGrading(NbGraderPreprocessor):
@@ -61,23 +86,10 @@ class CourseGrading(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
-        source = Path(coursedir.root) / coursedir.source_directory
-        with tempfile.TemporaryDirectory(prefix="regcourse-hub-") as folder:
-            work = Path(folder)
-            work.chmod(0o711)
-            submitted = work / f"{info['notebook']}.ipynb"
-            nbformat.write(nb, str(submitted))
-            graded = work / "graded.ipynb"
-            command = [str(REGCOURSE), "grade", str(submitted), "--assignment", info["assignment"],
-                       "--source", str(source), "--json", "--feedback", str(work), "--autograded", str(graded)]
-            if _may_sudo():
-                command = ["sudo", "-n", *command]
-            done = subprocess.run(command, capture_output=True, text=True)
-            if done.returncode != 0 or not graded.exists():
-                raise RuntimeError(f"the course's grader failed on {info['student']}'s {info['assignment']}:\n"
-                                   f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
-            result = Result.from_json(json.loads(done.stdout))
-            executed = nbformat.read(str(graded), as_version=4)
+        if _may_sudo():
+            result, executed = _grade_as_root(nb, info["assignment"], Path(coursedir.root))
+        else:
+            result, executed = _grade_as_myself(nb, info, Path(coursedir.root) / coursedir.source_directory)
         self.log.info("regcourse graded %s's %s: %g / %g (%s)", info["student"], info["assignment"],
                       result.score, result.max_score, result.isolation)
         return with_course_scores(executed, result), resources
