@@ -235,14 +235,37 @@ def test_the_instructor_collects_from_the_formgrader(classroom, browser):
             print(f"autograde of {student} from the formgrader: {time.monotonic() - start:.1f} s")
         _shot(page, "7-instructor-autograded")
 
+        # the written answer, graded by hand in the formgrader's Manual Grading view
+        course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
+        with course.gradebook() as gb:
+            submission = gb.find_submission_notebook("l2", "l2", classroom.students[0]).id
+        grading = page       # the same signed-in page, away from JupyterLab and back
+        grading.goto(f"{classroom.url}user/{classroom.instructor}/formgrader/submissions/{submission}/")
+        assert "Rubric (2 points)" in grading.locator("body").inner_text(), "the rubric is beside the answer"
+        grading.locator("input.score#question_shrinkage").fill("1.5")
+        grading.locator("input.score#question_shrinkage").press("Tab")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with course.gradebook() as gb:
+                if gb.find_grade("question_shrinkage", "l2", "l2", classroom.students[0]).manual_score == 1.5:
+                    break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the score typed in the formgrader did not reach the gradebook")
+        _shot(grading, "8-instructor-manual-grading")
+        page.goto(f"{classroom.url}user/{classroom.instructor}/lab")
+        page.wait_for_selector("#jp-main-dock-panel")
+        _nbgrader_menu(page)
+        page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-formgrader"]').click()
+        frame = page.frame_locator("#formgrader iframe")
+
         # feedback: generated with the course's steps (no hidden tests), then released
-        frame.locator("a", has_text="Manage Assignments").first.click()
         row = frame.locator("tr", has=frame.locator("a", has_text="l2")).first
         row.locator("td.generate-feedback a").click()
         assert "Successfully generated feedback" in _close_modal(frame, "success-modal")
         row.locator("td.release-feedback a").click()
         assert "Successfully released feedback" in _close_modal(frame, "success-modal")
-        _shot(page, "8-instructor-released-feedback")
+        _shot(page, "9-instructor-released-feedback")
     finally:
         page.close()
 
@@ -262,11 +285,11 @@ def test_the_student_reads_the_feedback(classroom, browser):
         (page_file,) = home.glob("l2/feedback/*/l2.html")
         page.goto(f"{classroom.url}user/{student}/files/{page_file.relative_to(home).as_posix()}")
         text = page.locator("body").inner_text()
-        _shot(page, "9-student-feedback")
+        _shot(page, "10-student-feedback")
     finally:
         page.close()
-    assert "Grading report: 2 / 15 points" in text, text[:500]
-    assert "2 of these points are for written answers" in text
+    assert "Grading report: 3.5 / 15 points" in text, text[:500]      # 2 from tests, 1.5 by hand
+    assert "Written response (Score: 1.5 / 2.0)" in text
     assert "ridge_fit" in text and "NotImplementedError" in text    # why points were lost
     leaked = [line for line in hidden_lines("l2") if line in page_file.read_text()]
     assert not leaked, f"hidden test lines in the feedback: {leaked[:3]}"
@@ -278,7 +301,7 @@ def test_the_gradebook_holds_the_course_grades(classroom):
     with course.gradebook() as gb:
         partial = gb.find_submission_notebook("l2", "l2", honest)
         attack = gb.find_submission_notebook("l2", "l2", hostile)
-        assert partial.score == 2.0, "l2_penalty and its check earn 2 points; nothing else is written"
+        assert partial.score == 3.5, "l2_penalty and its check earn 2 points, the written answer 1.5 by hand"
         assert attack.score == 0.0, "plain nbgrader would give the hostile notebook 13 points"
     graded = course.autograded_path(hostile, "l2").read_text()
     assert "Tampering detected" in graded

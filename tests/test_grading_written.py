@@ -109,3 +109,6 @@ def test_the_grader_sees_the_rubric_beside_the_answer_and_the_learner_does_not(c
     assert "Rubric (2 points)" not in page and "Model answer" not in page
     assert "cdnjs" not in page and "<math" in page          # equations drawn offline
     assert "Written response</a> (Score: 1.5 / 2.0)" in page and "Pending:" not in page
+    # the grading report, written while the answer was pending, now counts it
+    assert "Grading report: 1.5 / 15 points" in page and "graded by your instructor" in page
+    assert "they are pending, not lost" not in page

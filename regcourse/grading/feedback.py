@@ -81,12 +81,15 @@ class RemoveRubrics(NbGraderPreprocessor):
 
 class PendingAnswers(NbGraderPreprocessor):
     """Written answers that no one has graded yet are pending, not scored 0: nbgrader's page
-    would list them as "Score: 0.0"; they are shown without a score and marked pending."""
+    would list them as "Score: 0.0"; they are shown without a score and marked pending.
+    Answers the instructor has graded since autograding update the grading report (written
+    when they were still pending) with their points and the new total."""
 
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook
 
         info = resources["nbgrader"]
+        graded: dict[str, tuple[float, float]] = {}
         with Gradebook(info["db_url"]) as gb:
             for cell in nb.cells:
                 meta = nbgrader_meta(cell)
@@ -97,7 +100,29 @@ class PendingAnswers(NbGraderPreprocessor):
                     meta["grade"] = False  # the page lists and scores graded cells only
                     cell.source += (f"\n\n*Pending: {meta.get('points', 0):g} points, graded by your "
                                     "instructor.*")
+                else:
+                    graded[meta["grade_id"]] = (grade.score, grade.max_score)
+            total = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"]).score
+        report = next((c for c in nb.cells if c.get("id") == REPORT_CELL), None)
+        if report is not None and graded:
+            report.source = _with_written_grades(report.source, graded, total)
         return nb, resources
+
+
+def _with_written_grades(report: str, graded: dict[str, tuple[float, float]], total: float) -> str:
+    """The report's rows of written answers with their points, and its total."""
+    for grade_id, (score, points) in graded.items():
+        report = re.sub(rf"(<code>{re.escape(grade_id)}</code></td><td class=\"points\">)pending(</td>"
+                        rf"<td class=\"regcourse-verdict-pending\">)pending(</td><td>)[^<]*",
+                        rf"\g<1>{score:g} / {points:g}\g<2>graded by hand\g<3>graded by your instructor", report)
+    report = re.sub(r"<h2>Grading report: [\d.]+ / ([\d.]+) points</h2>",
+                    lambda m: f"<h2>Grading report: {total:g} / {m.group(1)} points</h2>", report)
+    pending = sum(p for s, p in graded.values())
+    return re.sub(r"<p>([\d.]+) of these points are for written answers, which your instructor grades: "
+                  r"they are pending, not lost.</p>",
+                  lambda m: "" if float(m.group(1)) <= pending else
+                  f"<p>{float(m.group(1)) - pending:g} of these points are for written answers that your "
+                  "instructor has not graded yet: they are pending, not lost.</p>", report)
 
 
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
