@@ -222,7 +222,8 @@ def parser() -> argparse.ArgumentParser:
                    help="shared-password (demo, tests), pam (the machine's accounts), or a class path")
     c.add_argument("--formgrader-tab", action="store_true",
                    help="do not let the formgrader be framed inside JupyterLab (open it in its own tab)")
-    c.add_argument("--db-url", default="", help="the gradebook's database (default: SQLite in the course)")
+    c.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite",
+                   help="the gradebook: SQLite in the course folder, or a PostgreSQL server the classroom runs")
     c.add_argument("--wait", action="store_true", help="stay up until Ctrl-C, then take everything down")
     c.set_defaults(run=cmd_classroom)
     return p
@@ -235,7 +236,7 @@ def cmd_classroom(args) -> int:
         hub.down(args.state)
         return 0
     options = dict(students=args.students, port=args.port, authenticator=args.authenticator,
-                   formgrader_tab=args.formgrader_tab, db_url=args.db_url)
+                   formgrader_tab=args.formgrader_tab, db=args.db)
     if args.wait:
         return hub.serve(args.state, **options)
     state = hub.up(args.state, **options)

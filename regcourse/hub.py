@@ -71,6 +71,7 @@ class State:
     host_record: str = ""
     db_url: str = ""
     sudo_rule: str = ""
+    postgres: str = ""        # the data folder of the classroom's own PostgreSQL server
 
     @property
     def path(self) -> Path:
@@ -161,6 +162,55 @@ def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignmen
         _run(VENV / "bin" / "nbgrader", "release_assignment", "--force", aid, user=user, cwd=course, env=env)
 
 
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+def _pg_tool(name: str) -> Path:
+    found = sorted(PG_BIN.glob(f"*/bin/{name}"))
+    if not found:
+        raise SystemExit("PostgreSQL's server is not installed (Debian: apt-get install postgresql)")
+    return found[-1]
+
+
+def _start_postgres(state: State, say) -> str:
+    """Debian's PostgreSQL, run by its ``postgres`` user on a data folder of the classroom's
+    own, on a free port of 127.0.0.1; a role and a database for the course. Returns the
+    gradebook's ``db_url``."""
+    data = Path(state.folder) / "postgres"
+    data.mkdir()
+    shutil.chown(data, "postgres", "postgres")
+    state.postgres = str(data)
+    state.save()
+    password = secrets.token_urlsafe(12)
+    (port,) = free_ports(1)
+    state.save()
+    secret = Path(state.folder) / "postgres.pw"     # initdb reads the superuser's password from a file
+    secret.write_text(password + "\n")
+    secret.chmod(0o600)
+    shutil.chown(secret, "postgres", "postgres")
+    try:
+        _run(_pg_tool("initdb"), "-D", data, "-A", "scram-sha-256", f"--pwfile={secret}", "-U", "postgres",
+             user="postgres", cwd=data)
+    finally:
+        secret.unlink()
+    _run(_pg_tool("pg_ctl"), "-D", data, "-l", data / "server.log", "-w", "start", "-o",
+         f"-p {port} -k {data} -c listen_addresses=127.0.0.1", user="postgres", cwd=data)
+    env = {"PGPASSWORD": password, "PATH": "/usr/bin:/bin"}
+    psql = [_pg_tool("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
+    course_password = secrets.token_urlsafe(12)
+    _run(*psql, "-c", f"CREATE ROLE regcourse LOGIN PASSWORD '{course_password}'", env=env)
+    _run(*psql, "-c", "CREATE DATABASE regcourse OWNER regcourse", env=env)
+    say(f"regcourse classroom: PostgreSQL {data} on 127.0.0.1:{port}, database and role regcourse")
+    return f"postgresql+psycopg://regcourse:{course_password}@127.0.0.1:{port}/regcourse"
+
+
+def _stop_postgres(data: Path) -> None:
+    if (data / "postmaster.pid").exists():
+        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
+        subprocess.run([runuser, "-u", "postgres", "--", str(_pg_tool("pg_ctl")), "-D", str(data), "-m", "fast",
+                        "-w", "stop"], capture_output=True, cwd="/")
+
+
 def _sudo_rule(state: State, say) -> str:
     """Let the instructor grade as root with exactly one command, ``regcourse hub-grade``,
     so that the formgrader's autograde runs kernels as the sandbox users (see
@@ -225,7 +275,7 @@ def _wait_for(url: str, seconds: float) -> None:
     raise TimeoutError(f"{url} did not answer within {seconds:g} s")
 
 
-def up(folder: Path = STATE, students: int = 2, port: int | None = None, db_url: str = "",
+def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str = "sqlite",
        authenticator: str = "shared-password", formgrader_tab: bool = False, assignments: list[str] | None = None,
        say=print) -> State:
     """Bring a classroom up in ``folder``; on any failure, undo what was done and raise."""
@@ -244,7 +294,9 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db_url:
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     tag = secrets.token_hex(2)
-    state = State(str(folder), tag, password=secrets.token_urlsafe(9), db_url=db_url)
+    if db not in ("sqlite", "postgresql"):
+        raise SystemExit(f"--db is sqlite or postgresql, not {db!r}")
+    state = State(str(folder), tag, password=secrets.token_urlsafe(9))
     state.instructor = f"rc-{tag}-teach"
     state.students = [f"rc-{tag}-s{k}" for k in range(1, students + 1)]
     state.save()
@@ -269,12 +321,15 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db_url:
             say(f"regcourse classroom: created user {user}")
             _role_config(home, user, exchange, user == state.instructor, formgrader_tab)
             _run("chown", "-R", f"{user}:{user}", home)
-        _course_folder(folder / "home" / state.instructor, state.instructor, exchange, db_url,
+        if db == "postgresql":
+            state.db_url = _start_postgres(state, say)
+            state.save()
+        _course_folder(folder / "home" / state.instructor, state.instructor, exchange, state.db_url,
                        assignments or ASSIGNMENTS)
         state.sudo_rule = _sudo_rule(state, say)
         state.save()
         ports = port and [port, *free_ports(2)] or free_ports(3)
-        state.ports = ports
+        state.ports = ports + state.ports      # the hub's, then PostgreSQL's
         state.url = f"http://127.0.0.1:{ports[0]}/"
         (folder / "jupyterhub_config.py").write_text(_hub_config(state, ports, authenticator))
         log = open(folder / "hub.log", "ab")
@@ -331,6 +386,9 @@ def down(folder: Path = STATE, say=print) -> bool:
         subprocess.run(["userdel", "--remove", user], capture_output=True)
         subprocess.run(["groupdel", user], capture_output=True)
         say(f"regcourse classroom: removed user {user}")
+    if state.postgres:
+        _stop_postgres(Path(state.postgres))
+        say("regcourse classroom: stopped PostgreSQL")
     if state.sudo_rule and Path(state.sudo_rule).exists():
         Path(state.sudo_rule).unlink()
         say(f"regcourse classroom: removed {state.sudo_rule}")

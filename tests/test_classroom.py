@@ -1,10 +1,14 @@
 """The classroom (`make classroom`): a JupyterHub on 127.0.0.1 with one instructor and two
 students, driven in Chromium as its users drive it, then taken down.
 
-What it changes on the machine, and undoes at the end of the module whatever happens:
-Unix users rc-<tag>-teach, rc-<tag>-s1, rc-<tag>-s2 (homes in pytest's temporary folder),
-the processes of the hub, its proxy and the users' servers, three free ports on
-127.0.0.1. The last test checks that users, processes and ports are as they were.
+Everything runs twice: with the gradebook in SQLite (the default), then on a PostgreSQL
+server the classroom starts (Debian's postgresql, run by its postgres user).
+
+What it changes on the machine, and undoes at the end of each run whatever happens:
+Unix users rc-<tag>-teach, rc-<tag>-s1, rc-<tag>-s2 (homes in a folder of /tmp), a sudo
+rule for the instructor (/etc/sudoers.d/regcourse-classroom-<tag>), the processes of the
+hub, its proxy, the users' servers and PostgreSQL, and free ports on 127.0.0.1. The last
+test checks that users, processes, ports and the sudo rule are as they were.
 
 Needs root (it creates users), configurable-http-proxy (`make setup` installs it with npm)
 and Debian's Chromium; without them it is skipped with the reason (a failure under CI).
@@ -87,13 +91,13 @@ def machine_before():
     return {"users": {p.pw_name for p in pwd.getpwall()}, "ports": listening_ports()}
 
 
-@pytest.fixture(scope="module")
-def classroom(machine_before):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def classroom(machine_before, request):
     # not in pytest's temporary folder: that is private to root, and the users' servers
     # must reach their homes
     folder = Path(tempfile.mkdtemp(prefix="regcourse-classroom-"))
     start = time.monotonic()
-    state = hub.up(folder, students=2, assignments=["l2"], say=lambda line: None)
+    state = hub.up(folder, students=2, assignments=["l2"], db=request.param, say=lambda line: None)
     state.started_in = time.monotonic() - start
     yield state
     hub.down(folder, say=lambda line: None)   # whatever happened (idempotent)
@@ -310,6 +314,26 @@ def test_the_gradebook_holds_the_course_grades(classroom):
     # through the classroom's sudo rule, the kernels ran as sandbox users without network
     assert classroom.sudo_rule and Path(classroom.sudo_rule).exists()
     assert "unprivileged user" in honest_graded and "no network" in honest_graded
+
+
+def test_two_graders_write_at_once(classroom):
+    """On PostgreSQL, two autogrades of the class at the same moment both land."""
+    if not classroom.db_url.startswith("postgresql"):
+        pytest.skip("SQLite is the embedded default for one grader at a time; this is the database server's test")
+    home = Path(classroom.folder) / "home" / classroom.instructor
+    env = {"HOME": str(home), "PATH": f"{hub.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    graders = [subprocess.Popen([runuser, "-u", classroom.instructor, "--", str(hub.VENV / "bin" / "nbgrader"),
+                                 "autograde", "l2", "--force", "--student", student],
+                                cwd=home / "course", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+               for student in classroom.students]
+    outputs = [g.communicate(timeout=600)[0] for g in graders]
+    assert all(g.returncode == 0 for g in graders), outputs
+    course = Course(home / "course")
+    with course.gradebook() as gb:
+        assert gb.find_submission_notebook("l2", "l2", classroom.students[0]).score == 3.5
+        assert gb.find_submission_notebook("l2", "l2", classroom.students[1]).score == 0.0
 
 
 def test_down_leaves_the_machine_as_it_was(classroom, machine_before):
