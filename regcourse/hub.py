@@ -183,6 +183,7 @@ def _start_postgres(state: State, say) -> str:
     state.save()
     password = secrets.token_urlsafe(12)
     (port,) = free_ports(1)
+    state.ports.append(port)
     state.save()
     secret = Path(state.folder) / "postgres.pw"     # initdb reads the superuser's password from a file
     secret.write_text(password + "\n")

@@ -115,7 +115,8 @@ def test_a_fork_changes_one_line(tmp_path):
     assert "https://creativecommons.org" in (tmp_path / "_config.yml").read_text()  # others untouched
 
 
-@pytest.mark.parametrize("name", [".github/**", "binder/**", "CONTRIBUTING.md", "CHANGELOG.md"])
+@pytest.mark.parametrize("name", [".github/**", "binder/**", "deploy/**", ".classroom/**", "CONTRIBUTING.md",
+                                  "CHANGELOG.md"])
 def test_the_site_build_skips_project_files(name):
     assert name in yaml.safe_load((REPO / "_config.yml").read_text())["exclude_patterns"]
 
