@@ -16,6 +16,8 @@ AXE_VERSION := 4.14.1
 CHP_VERSION := 5.3.0
 STUDENTS ?= 2
 DB ?= sqlite
+# the source notebooks of a graded class: a private folder keeps its hidden tests private
+SOURCE ?= solutions
 # the changes `make test` makes to the machine as root, undone when it ends
 SANDBOX_RECORD := $(VENV)/sandbox-changes.json
 
@@ -83,7 +85,7 @@ test: $(INSTALLED)
 # users). It stays up until Ctrl-C, which takes it down; `make classroom-down` does the same
 # from another terminal and does nothing when no classroom runs.
 classroom: $(INSTALLED)
-	$(BIN)/regcourse classroom up --students $(STUDENTS) --db $(DB) --wait
+	$(BIN)/regcourse classroom up --students $(STUDENTS) --db $(DB) --source $(SOURCE) --wait
 
 classroom-down: $(INSTALLED)
 	$(BIN)/regcourse classroom down

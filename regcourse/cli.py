@@ -224,6 +224,8 @@ def parser() -> argparse.ArgumentParser:
                    help="do not let the formgrader be framed inside JupyterLab (open it in its own tab)")
     c.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite",
                    help="the gradebook: SQLite in the course folder, or a PostgreSQL server the classroom runs")
+    c.add_argument("--source", type=Path, default=REPO / "solutions",
+                   help="the source notebooks (default: solutions/; a private folder for a graded class)")
     c.add_argument("--wait", action="store_true", help="stay up until Ctrl-C, then take everything down")
     c.set_defaults(run=cmd_classroom)
     return p
@@ -236,7 +238,7 @@ def cmd_classroom(args) -> int:
         hub.down(args.state)
         return 0
     options = dict(students=args.students, port=args.port, authenticator=args.authenticator,
-                   formgrader_tab=args.formgrader_tab, db=args.db)
+                   formgrader_tab=args.formgrader_tab, db=args.db, source=args.source)
     if args.wait:
         return hub.serve(args.state, **options)
     state = hub.up(args.state, **options)

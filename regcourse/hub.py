@@ -133,9 +133,11 @@ def _role_config(home: Path, user: str, exchange: Path, instructor: bool, formgr
     _write(home / ".jupyter" / "labconfig" / "page_config.json", json.dumps({"disabledExtensions": disabled}))
 
 
-def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignments: list[str]) -> None:
+def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignments: list[str],
+                   source: Path) -> None:
     """The instructor's nbgrader course: the course's own configuration, the source
-    notebooks copied from solutions/, each assignment generated and released."""
+    notebooks copied from ``source`` (solutions/, or a private folder), each assignment
+    generated and released."""
     course = home / "course"
     config = [
         "c = get_config()",
@@ -153,7 +155,7 @@ def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignmen
         config.append(f"c.CourseDirectory.db_url = {db_url!r}")
     _write(course / "nbgrader_config.py", "\n".join(config) + "\n")
     for aid in assignments:
-        shutil.copytree(REPO / "solutions" / aid, course / "source" / aid)
+        shutil.copytree(source / aid, course / "source" / aid)
     _run("chown", "-R", f"{user}:{user}", home)
     course.chmod(0o700)   # the grader refuses sources that other users (and kernels) could read
     env = _user_env(home)
@@ -278,7 +280,7 @@ def _wait_for(url: str, seconds: float) -> None:
 
 def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str = "sqlite",
        authenticator: str = "shared-password", formgrader_tab: bool = False, assignments: list[str] | None = None,
-       say=print) -> State:
+       source: Path = REPO / "solutions", say=print) -> State:
     """Bring a classroom up in ``folder``; on any failure, undo what was done and raise."""
     from .grading import host
 
@@ -295,6 +297,9 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     tag = secrets.token_hex(2)
+    missing = [aid for aid in assignments or ASSIGNMENTS if not (Path(source) / aid / f"{aid}.ipynb").exists()]
+    if missing:
+        raise SystemExit(f"{source} has no source notebook for {', '.join(missing)}")
     if db not in ("sqlite", "postgresql"):
         raise SystemExit(f"--db is sqlite or postgresql, not {db!r}")
     state = State(str(folder), tag, password=secrets.token_urlsafe(9))
@@ -326,7 +331,7 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str
             state.db_url = _start_postgres(state, say)
             state.save()
         _course_folder(folder / "home" / state.instructor, state.instructor, exchange, state.db_url,
-                       assignments or ASSIGNMENTS)
+                       assignments or ASSIGNMENTS, Path(source))
         state.sudo_rule = _sudo_rule(state, say)
         state.save()
         ports = port and [port, *free_ports(2)] or free_ports(3)

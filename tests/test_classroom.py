@@ -30,7 +30,7 @@ import nbformat
 
 import pytest
 
-from conftest import SCREENSHOTS, missing_tool
+from conftest import REPO, SCREENSHOTS, missing_tool
 from regcourse import hub
 from regcourse.grading.course import Course
 from test_grading_cli import hidden_lines
@@ -40,6 +40,7 @@ from test_grading_hostile import MEASURE_HOSTILE
 HOSTILE = MEASURE_HOSTILE["ratios-allclose-replaced"][0]
 
 SHOTS = SCREENSHOTS / "classroom"
+PRIVATE_MARK = "This class's own copy of the exercise."
 # an answer that earns part of l2: the penalty and its check are right, the rest is not done
 PENALTY = '''def l2_penalty(params, lam):
     if lam < 0:
@@ -97,7 +98,15 @@ def classroom(machine_before, request):
     # must reach their homes
     folder = Path(tempfile.mkdtemp(prefix="regcourse-classroom-"))
     start = time.monotonic()
-    state = hub.up(folder, students=2, assignments=["l2"], db=request.param, say=lambda line: None)
+    # the sources from a private folder outside the clone, as a graded class keeps them
+    private = Path(tempfile.mkdtemp(prefix="regcourse-private-source-"))
+    shutil.copytree(REPO / "solutions" / "l2", private / "l2")
+    nb = nbformat.read(str(private / "l2" / "l2.ipynb"), as_version=4)
+    nb.cells[0].source += f"\n\n{PRIVATE_MARK}"
+    nbformat.write(nb, str(private / "l2" / "l2.ipynb"))
+    state = hub.up(folder, students=2, assignments=["l2"], db=request.param, source=private,
+                   say=lambda line: None)
+    shutil.rmtree(private)
     state.started_in = time.monotonic() - start
     yield state
     hub.down(folder, say=lambda line: None)   # whatever happened (idempotent)
@@ -129,6 +138,7 @@ def _shot(page, name: str) -> None:
 def test_the_hub_answers_and_releases_the_assignment(classroom):
     exchange = f"{classroom.folder}/exchange/regcourse/outbound/l2"
     assert os.path.isdir(exchange), "the instructor's release of l2 is not in the exchange"
+    assert PRIVATE_MARK in open(f"{exchange}/l2.ipynb").read(), "not released from the private source folder"
     assert oct(os.stat(f"{classroom.folder}/exchange").st_mode & 0o7777) == "0o1777"
 
 
