@@ -51,6 +51,7 @@ CHP = VENV / "chp" / "node_modules" / ".bin" / "configurable-http-proxy"
 COURSE_ID = "regcourse"
 STATE = REPO / ".classroom"
 ASSIGNMENTS = ["warmup", "l2", "l1", "weight_decay", "dropout"]
+RUNUSER = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
 STUDENT_HIDDEN = ["formgrader", "course_list", "create_assignment"]   # server extensions
 LAB_PLUGINS = {"formgrader": "formgrader", "course_list": "course-list", "create_assignment": "create-assignment"}
 
@@ -99,8 +100,7 @@ def free_ports(n: int) -> list[int]:
 
 def _run(*command, user: str | None = None, cwd: Path | None = None, env: dict | None = None) -> str:
     if user:
-        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
-        command = (runuser, "-u", user, "--", *command)
+        command = (RUNUSER, "-u", user, "--", *command)
     done = subprocess.run([str(c) for c in command], capture_output=True, text=True, cwd=cwd, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -209,8 +209,7 @@ def _start_postgres(state: State, say) -> str:
 
 def _stop_postgres(data: Path) -> None:
     if (data / "postmaster.pid").exists():
-        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
-        subprocess.run([runuser, "-u", "postgres", "--", str(_pg_tool("pg_ctl")), "-D", str(data), "-m", "fast",
+        subprocess.run([RUNUSER, "-u", "postgres", "--", str(_pg_tool("pg_ctl")), "-D", str(data), "-m", "fast",
                         "-w", "stop"], capture_output=True, cwd="/")
 
 

@@ -44,7 +44,7 @@ def _book_cell(item) -> bool:
 # files in this order, so neither worker idles while the other still runs a lesson
 # (sorting by size instead put the browser tests first: one worker waited ten minutes).
 # the longest modules, started as soon as the lessons are done, one per worker
-LONG_MODULES = {"test_site_browser.py", "test_learner_routes.py"}
+LONG_MODULES = {"test_site_browser.py", "test_learner_routes.py", "test_classroom.py"}
 
 
 def _rank(item) -> int:

@@ -194,8 +194,7 @@ def test_a_student_fetches_validates_and_submits(classroom, browser):
 
 def _as(user: str, home: Path, *command, cwd: Path) -> str:
     env = {"HOME": str(home), "PATH": f"{hub.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
-    done = subprocess.run([runuser, "-u", user, "--", *map(str, command)], cwd=cwd, env=env,
+    done = subprocess.run([hub.RUNUSER, "-u", user, "--", *map(str, command)], cwd=cwd, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
@@ -332,8 +331,7 @@ def test_two_graders_write_at_once(classroom):
         pytest.skip("SQLite is the embedded default for one grader at a time; this is the database server's test")
     home = Path(classroom.folder) / "home" / classroom.instructor
     env = {"HOME": str(home), "PATH": f"{hub.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
-    graders = [subprocess.Popen([runuser, "-u", classroom.instructor, "--", str(hub.VENV / "bin" / "nbgrader"),
+    graders = [subprocess.Popen([hub.RUNUSER, "-u", classroom.instructor, "--", str(hub.VENV / "bin" / "nbgrader"),
                                  "autograde", "l2", "--force", "--student", student],
                                 cwd=home / "course", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
