@@ -21,6 +21,7 @@ import copy
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -354,3 +355,29 @@ def test_down_leaves_the_machine_as_it_was(classroom, machine_before):
     assert not set(classroom.ports) & listening_ports(), "a classroom port still listens"
     assert not os.path.exists(classroom.folder)
     assert not classroom.sudo_rule or not os.path.exists(classroom.sudo_rule)
+
+
+def test_ctrl_c_takes_the_classroom_down(machine_before):
+    """`make classroom` stays up until Ctrl-C, which removes everything it created."""
+    folder = Path(tempfile.mkdtemp(prefix="regcourse-classroom-"))
+    serving = subprocess.Popen([str(hub.VENV / "bin" / "regcourse"), "classroom", "up", "--state", str(folder),
+                                "--students", "1", "--wait"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        lines = []
+        for line in serving.stdout:
+            lines.append(line)
+            if line.startswith("The classroom is at"):
+                break
+        state = hub.State.load(folder)
+        assert state and state.users, "".join(lines)
+        uids = uids_of(state.users)
+        serving.send_signal(signal.SIGINT)
+        serving.communicate(timeout=120)
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+        hub.down(folder, say=lambda line: None)
+    assert {p.pw_name for p in pwd.getpwall()} == machine_before["users"]
+    assert not processes_of(uids) and not set(state.ports) & listening_ports()
+    assert not folder.exists()
