@@ -122,3 +122,14 @@ def test_make_grade_runs_the_same_command(tmp_path):
     assert "total" in done.stdout and "0 / 3" in done.stdout
     usage = subprocess.run(["make", "-s", "grade"], cwd=REPO, capture_output=True, text=True)
     assert usage.returncode != 0 and "usage: make grade NB=" in usage.stderr
+
+
+def test_the_footer_says_whose_user_ran_the_code(monkeypatch):
+    """Without root, a learner's own grading runs as the learner; a classroom's autograde
+    without its sudo rule runs as the grader's user, and the footer says so."""
+    from regcourse.grading.sandbox import Slot
+
+    slot = Slot(0, None, None)
+    assert "your own user" in slot.isolation()
+    monkeypatch.setenv("REGCOURSE_GRADED_FOR", "class")
+    assert "the grader's user" in slot.isolation() and "without root" in slot.isolation()

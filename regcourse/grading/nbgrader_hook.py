@@ -21,6 +21,7 @@ and the report's last line says so.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -74,7 +75,8 @@ def _grade_as_myself(nb, info: dict, source: Path) -> tuple[Result, object]:
         graded = work / "graded.ipynb"
         done = subprocess.run([str(REGCOURSE), "grade", str(submitted), "--assignment", info["assignment"],
                                "--source", str(source), "--json", "--feedback", str(work),
-                               "--autograded", str(graded)], capture_output=True, text=True)
+                               "--autograded", str(graded)], capture_output=True, text=True,
+                              env={**os.environ, "REGCOURSE_GRADED_FOR": "class"})
         if done.returncode != 0 or not graded.exists():
             raise RuntimeError(f"the course's grader failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
         return Result.from_json(json.loads(done.stdout)), nbformat.read(str(graded), as_version=4)

@@ -129,6 +129,11 @@ class Slot:
         if self.user is not None:
             return ("Your code ran as an unprivileged user that owns nothing else, in an empty folder, "
                     "with no network at all and with limits on memory, processes, file size and output.")
+        grader = pwd.getpwuid(os.getuid()).pw_name
+        if os.environ.get("REGCOURSE_GRADED_FOR") == "class":   # a classroom's autograde without sudo
+            return (f"Your code ran as the grader's user ({grader}), in an empty folder, with limits on memory, "
+                    "processes, file size and output, but with that user's network and files within reach: "
+                    "this classroom grades without root (see the README's classroom section).")
         return ("Your code ran as your own user, in an empty folder, with limits on memory, processes, "
                 "file size and output. It kept your network and could read your files: without root the "
                 "grader cannot take them away (an instructor grading a class runs it as root).")
