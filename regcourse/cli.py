@@ -221,7 +221,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--authenticator", default="shared-password",
                    help="shared-password (demo, tests), pam (the machine's accounts), or a class path")
     c.add_argument("--formgrader-tab", action="store_true",
-                   help="do not let the formgrader be framed inside JupyterLab (open it in its own tab)")
+                   help="do not let the formgrader be framed inside JupyterLab (open /user/<instructor>/formgrader "
+                        "in a tab of its own)")
     c.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite",
                    help="the gradebook: SQLite in the course folder, or a PostgreSQL server the classroom runs")
     c.add_argument("--source", type=Path, default=REPO / "solutions",

@@ -20,7 +20,8 @@ which needs the instructor's server to allow framing by its own origin
 (``frame-ancestors 'self'``, nbgrader's documented setting): on one host, the students'
 servers share that origin, so a student's page could frame the instructor's formgrader.
 For a real class, serve each user from their own subdomain (``JupyterHub.subdomain_host``)
-or open the formgrader in its own tab and drop that header (``--formgrader-tab``).
+or drop that header (``--formgrader-tab``): the formgrader's panel in JupyterLab then stays
+blank, and the instructor opens ``/user/<instructor>/formgrader`` in a tab of its own.
 
 Authentication. The demo and the tests use JupyterHub's shared-password authenticator
 (one password for every user, printed by ``up``). A real class sets
