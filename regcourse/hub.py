@@ -384,14 +384,7 @@ def down(folder: Path = STATE, say=print) -> bool:
         _kill_group(state.hub_pid, 15)   # the hub stops the proxy and the users' servers
         say("regcourse classroom: stopped the hub")
     for user in reversed(state.users):
-        try:
-            uid = pwd.getpwnam(user).pw_uid
-        except KeyError:
-            continue
-        host._kill_processes_of(uid)
-        subprocess.run(["userdel", "--remove", user], capture_output=True)
-        subprocess.run(["groupdel", user], capture_output=True)
-        say(f"regcourse classroom: removed user {user}")
+        _remove_user(user, say)
     if state.postgres:
         _stop_postgres(Path(state.postgres))
         say("regcourse classroom: stopped PostgreSQL")
@@ -403,6 +396,29 @@ def down(folder: Path = STATE, say=print) -> bool:
             say(f"regcourse classroom: {line}")
     shutil.rmtree(folder, ignore_errors=True)
     return True
+
+
+def _remove_user(user: str, say, seconds: float = 30) -> None:
+    """Kill the user's processes and delete the user with their home. userdel refuses while
+    a process of the user exists (one just killed may not have been reaped yet): retry."""
+    from .grading import host
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            uid = pwd.getpwnam(user).pw_uid
+        except KeyError:
+            break
+        host._kill_processes_of(uid)
+        done = subprocess.run(["userdel", "--remove", user], capture_output=True, text=True)
+        if done.returncode == 0:
+            say(f"regcourse classroom: removed user {user}")
+            break
+        if time.monotonic() > deadline:
+            say(f"regcourse classroom: could not remove user {user}: {done.stderr.strip()}")
+            break
+        time.sleep(0.5)
+    subprocess.run(["groupdel", user], capture_output=True)
 
 
 def serve(folder: Path = STATE, **options) -> int:

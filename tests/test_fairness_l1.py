@@ -58,7 +58,7 @@ MUTANTS = [
            ISTA.format(step=STEP, update="w - step * (X.T @ (X @ w - y) + lam * np.sign(w))"),
            {LASSO, OBJ, VERSUS}, "subgradient steps"),
     mutant("step 1/n instead of 1/L", "lasso_ista",
-           ISTA.format(step="1.0 / X.shape[0]", update=PROX), {LASSO, OBJ}, "step"),
+           ISTA.format(step="1.0 / X.shape[0]", update=PROX), {LASSO, OBJ, VERSUS}, "step"),
     mutant("L from the singular value, not its square", "lasso_ista",
            ISTA.format(step="1.0 / np.linalg.svd(X, compute_uv=False)[0]", update=PROX), {LASSO, OBJ, VERSUS}, "step"),
     mutant("threshold lam instead of step * lam", "lasso_ista",
