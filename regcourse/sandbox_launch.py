@@ -5,7 +5,8 @@
 its own copy of the connection file, enters a network namespace of its own (with
 ``--no-network``, as root), drops to the sandbox user (when started as root) and
 ``exec``s the kernel in the sandbox folder. Standard library only: it runs before every
-kernel.
+kernel. The warm kernel factory (:mod:`regcourse.kernel_factory`) runs the same steps in
+a forked child, which then becomes the kernel instead of ``exec``-ing it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import resource
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, become=None) -> None:
+    """Set up the sandbox, then ``exec`` the kernel command (or ``become(command)``)."""
     parser = argparse.ArgumentParser(prog="python -m regcourse.sandbox_launch")
     parser.add_argument("--dir", required=True)
     parser.add_argument("--memory", type=int, required=True)
@@ -58,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
     os.chdir(folder)
     os.umask(0o077)
+    if become is not None:
+        become(command)
+        return
     os.execvp(command[0], command)
 
 

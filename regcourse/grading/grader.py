@@ -28,7 +28,7 @@ import nbformat
 import numpy as np
 
 from ..notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
-from . import hints, submission, tracebacks, trusted
+from . import factory, hints, submission, tracebacks, trusted
 from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
 from .feedback import add_rubrics
@@ -68,7 +68,8 @@ class Grader:
     """Grades submissions against the source notebooks in ``source``."""
 
     def __init__(self, source: Path, config_file: Path, assignments: list[str] | None = None,
-                 limits: Limits = Limits(), workdir: Path | None = None):
+                 limits: Limits = Limits(), workdir: Path | None = None, cold: bool = False):
+        """``cold``: start every kernel afresh instead of forking it from a warm factory."""
         from ..release import assignment_ids
 
         require_private(Path(source))
@@ -91,8 +92,24 @@ class Grader:
         self._seed = secrets.randbits(63)
         self._references: dict[str, tuple[Path, dict, subprocess.Popen | None]] = {}
         self._runs = 0
+        # Warm kernels (regcourse.kernel_factory): one factory per grading process, started
+        # on first use, or at once by start_factory(); its imports overlap the rest.
+        self.cold_reason = "--cold was given" if cold else factory.unavailable_reason()
+        self._factory: factory.KernelFactory | None = None
 
     # -- public ---------------------------------------------------------------------------
+
+    def start_factory(self) -> str:
+        """The socket of this process's warm kernel factory (started if need be), or ''
+        when kernels start cold."""
+        if self.cold_reason:
+            return ""
+        current = self._factory
+        if current is None or current.owner != os.getpid() or not current.alive():
+            if current is not None and current.owner == os.getpid():
+                current.stop()   # it died: start another; kernels started cold meanwhile say so
+            self._factory = factory.KernelFactory()
+        return self._factory.socket
 
     def identify(self, path: Path, nb=None) -> str | None:
         """The assignment of the notebook in ``path`` (file name, else its graded cells)."""
@@ -158,6 +175,10 @@ class Grader:
             checks = trusted.verdicts(assignment, student_outputs, reference, inputs, mark)
         if killed:
             result.problems.append(f"{killed} process(es) the submission left running were stopped")
+        if self.cold_reason and self.cold_reason != "--cold was given":
+            result.notes.append(f"{factory.COLD_NOTE}: {self.cold_reason}")
+        for why in outcome.get("cold", [])[:1]:
+            result.notes.append(f"{factory.COLD_NOTE}: {why}")
         result.problems += outcome.get("problems", [])
         result.items = self._items(course, assignment, student, outcome, executed)
         if course.autograded_path(student, assignment).exists():
@@ -184,6 +205,8 @@ class Grader:
 
     def close(self) -> None:
         """Remove everything the grader created (its work folder and the sandboxes)."""
+        if self._factory is not None and self._factory.owner == os.getpid():
+            self._factory.stop()
         for _, _, process in self._references.values():
             if process is not None:
                 process.kill()
@@ -287,6 +310,7 @@ class Grader:
 
     def _config_overrides(self, slot: Slot, sandbox: Path, mark: str) -> dict:
         user = slot.user.pw_name if slot.user is not None else ""
+        socket = self.start_factory()
         return {
             "Autograde": {"autograde_preprocessors": AUTOGRADE_STEPS},
             "AppendProbe": {"mark": mark},
@@ -295,7 +319,8 @@ class Grader:
                             "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
             "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user, "no_network": bool(user),
                                      "sandbox_token": slot.token, "memory_bytes": self.limits.memory_bytes,
-                                     "processes": self.limits.processes, "file_bytes": self.limits.file_bytes},
+                                     "processes": self.limits.processes, "file_bytes": self.limits.file_bytes,
+                                     "factory": socket},
         }
 
     def _autograde(self, course: Course, assignment: str, student: str, slot: Slot, sandbox: Path,
@@ -446,6 +471,7 @@ def _execute_child(nb, overrides: dict, sandbox: str) -> None:
 def _autograde_child(root: str, overrides: dict, assignment: str, student: str, out: str) -> None:
     """Runs in the forked child: nbgrader autograde, result written as JSON."""
     outcome: dict = {"success": False, "problems": []}
+    factory.FALLBACKS.clear()
     try:
         course = Course(Path(root))
         for section, values in overrides.items():
@@ -460,6 +486,7 @@ def _autograde_child(root: str, overrides: dict, assignment: str, student: str, 
         outcome["error"] = f"{type(exc).__name__}: {exc}"
         outcome["problems"].append(f"the grader failed: {outcome['error']}")
         outcome["traceback"] = traceback.format_exc()
+    outcome["cold"] = list(factory.FALLBACKS)
     Path(out).write_text(json.dumps(outcome))
 
 

@@ -62,6 +62,7 @@ class Result:
     reviews: list[str] = field(default_factory=list)    # honest disagreements for a person to read
     isolation: str = ""                                  # what the kernel could and could not reach
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)      # about the grading itself (a cold start, say)
 
     @property
     def score(self) -> float:
@@ -93,14 +94,15 @@ class Result:
                 "items": [asdict(i) for i in self.items],
                 "problems": list(self.problems), "needs_review": list(self.reviews),
                 "tampering": list(self.tampering), "isolation": self.isolation,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "notes": list(self.notes)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Result":
         items = [Item(**{k: v for k, v in i.items() if k in Item.__dataclass_fields__}) for i in data["items"]]
         return cls(data["assignment"], data["student"], items,
                    list(data.get("problems", [])), list(data.get("tampering", [])),
-                   list(data.get("needs_review", [])), data.get("isolation", ""), data.get("seconds", 0.0))
+                   list(data.get("needs_review", [])), data.get("isolation", ""), data.get("seconds", 0.0),
+                   list(data.get("notes", [])))
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2)
@@ -128,6 +130,8 @@ class Result:
             lines.append(f"needs review: {r}")
         for t in self.tampering:
             lines.append(f"TAMPERING: {t}")
+        for n in self.notes:
+            lines.append(f"grader: {n}")
         return "\n".join(lines)
 
 

@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,6 +233,7 @@ class SandboxKernelManager(AsyncKernelManager):
     processes = Integer(Limits.processes).tag(config=True)
     file_bytes = Integer(Limits.file_bytes).tag(config=True)
     no_network = Bool(False, help="run the kernel in a network namespace of its own (root only)").tag(config=True)
+    factory = Unicode("", help="socket of a warm kernel factory; empty: start the kernel cold").tag(config=True)
 
     @default("transport")
     def _default_transport(self):
@@ -257,4 +259,10 @@ class SandboxKernelManager(AsyncKernelManager):
                 raise RuntimeError(f"the sandbox folder's path is too long for IPC sockets: {self.sandbox_dir}")
         kw["cwd"] = self.sandbox_dir
         kw["env"] = _sandbox_env(self.sandbox_dir, self.sandbox_token)
+        if self.factory and self.provisioner is None:
+            from .factory import ForkedProvisioner
+
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                 parent=self, factory=self.factory)
         return await super()._async_pre_start_kernel(**kw)

@@ -1,0 +1,187 @@
+"""Warm kernels: the grader's side of :mod:`regcourse.kernel_factory`.
+
+- :class:`KernelFactory` starts and stops one factory process per grading process (a
+  class's pool workers each get their own).
+- :class:`ForkedProvisioner`, a jupyter_client kernel provisioner: it asks the factory for
+  the kernel that :class:`~regcourse.grading.sandbox.SandboxKernelManager` would have
+  launched cold, with the same launcher arguments and environment, and manages that
+  process through a pidfd. nbclient and nbgrader see an ordinary kernel. It is also
+  registered as the ``regcourse-forked`` provisioner (entry point
+  ``jupyter_client.kernel_provisioners``).
+- When the factory cannot give a kernel, the provisioner launches it cold, as before,
+  and records why in :data:`FALLBACKS` (the grader reports it in one line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Unicode
+
+from ..kernel_factory import MARKER, PLACEHOLDER
+
+# Why kernels of this process started cold although a factory was configured.
+FALLBACKS: list[str] = []
+COLD_NOTE = "kernels started cold"
+LAUNCHER = ["-m", "regcourse.sandbox_launch"]
+
+
+class FactoryUnavailable(RuntimeError):
+    """The factory could not give a kernel; the caller starts one cold."""
+
+
+def unavailable_reason() -> str:
+    """Why this machine cannot fork warm kernels, or '' when it can."""
+    if not hasattr(os, "fork") or not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+        return "this system has no fork, pidfd or fd passing"
+    if not Path("/proc/self/stat").exists():
+        return "this system has no /proc"
+    return ""
+
+
+class KernelFactory:
+    """One factory process, owned by the process that started it."""
+
+    def __init__(self):
+        # a short path (a socket's must fit in 108 bytes), private to the grader's user:
+        # only it may ask for kernels
+        self.folder = Path(tempfile.mkdtemp(prefix="regcourse-factory-"))
+        self.socket = str(self.folder / "factory.sock")
+        self.owner = os.getpid()
+        env = {**os.environ, MARKER: PLACEHOLDER, "MPLBACKEND": "Agg",
+               "MPLCONFIGDIR": str(self.folder / "matplotlib")}
+        from .sandbox import ONE_THREAD
+
+        env.update(ONE_THREAD)   # no thread pool may start before a fork
+        self.process = subprocess.Popen([sys.executable, "-m", "regcourse.kernel_factory", self.socket],
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_ready(self, seconds: float = 90.0) -> bool:
+        """True once the factory has done its imports (it accepts only then)."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.settimeout(seconds)
+                for _ in range(int(seconds * 20)):   # the socket appears within milliseconds
+                    try:
+                        connection.connect(self.socket)
+                        break
+                    except (FileNotFoundError, ConnectionRefusedError):
+                        time.sleep(0.05)
+                connection.sendall(b'{"ping": true}\n')
+                return json.loads(connection.recv(4096) or b"{}").get("ready", False)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.process.stdin.close()   # the factory kills its children and exits
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def request_kernel(path: str, launcher_args: list[str], env: dict[str, str],
+                   timeout: float = 90.0) -> tuple[int, int]:
+    """Ask the factory at ``path`` for a kernel; returns (pid, pidfd)."""
+    if not path:
+        raise FactoryUnavailable("no factory")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            # the factory accepts once its imports are done: a grader that asks early waits
+            connection.settimeout(timeout)
+            connection.connect(path)
+            connection.sendall(json.dumps({"argv": launcher_args, "env": env}).encode() + b"\n")
+            message, fds, _, _ = socket.recv_fds(connection, 65536, 1)
+    except OSError as exc:
+        raise FactoryUnavailable(f"the factory did not answer ({exc})") from exc
+    answer = json.loads(message or b"{}")
+    if "pid" not in answer or len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise FactoryUnavailable(answer.get("error", "the factory gave no kernel"))
+    return answer["pid"], fds[0]
+
+
+class ForkedProvisioner(LocalProvisioner):
+    """Kernels forked by the factory; a cold launch when it cannot give one."""
+
+    factory = Unicode("", help="the factory's socket; empty: launch cold").tag(config=True)
+    pidfd: int | None = None
+
+    @property
+    def has_process(self) -> bool:
+        return self.pidfd is not None or super().has_process
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        if cmd[1:3] != LAUNCHER:
+            return await super().launch_kernel(cmd, **kwargs)
+        try:
+            self.pid, self.pidfd = request_kernel(self.factory, cmd[3:], dict(kwargs.get("env") or {}))
+        except FactoryUnavailable as exc:
+            FALLBACKS.append(str(exc))
+            return await super().launch_kernel(cmd, **kwargs)
+        self.pgid = self.pid   # the child leads a session of its own
+        self.cwd = kwargs.get("cwd")
+        return self.connection_info
+
+    def _exited(self) -> bool:
+        return bool(select.select([self.pidfd], [], [], 0)[0])
+
+    async def poll(self):
+        if self.pidfd is None:
+            return await super().poll()
+        return 0 if self._exited() else None
+
+    async def wait(self):
+        if self.pidfd is None:
+            return await super().wait()
+        while not self._exited():
+            await asyncio.sleep(0.05)
+        self._close()
+        return 0
+
+    async def send_signal(self, signum: int) -> None:
+        if self.pidfd is None:
+            return await super().send_signal(signum)
+        if self._exited():
+            return
+        try:
+            os.killpg(self.pgid, signum)   # the kernel and what it started, as cold kernels
+        except OSError:
+            signal.pidfd_send_signal(self.pidfd, signum)
+
+    async def kill(self, restart: bool = False) -> None:
+        if self.pidfd is None:
+            return await super().kill(restart)
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        if self.pidfd is None:
+            return await super().terminate(restart)
+        await self.send_signal(signal.SIGTERM)
+
+    async def cleanup(self, restart: bool = False) -> None:
+        self._close()
+        await super().cleanup(restart)
+
+    def _close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None

@@ -1,0 +1,221 @@
+"""The warm kernel factory: pays a kernel's start-up once per grader, not once per submission.
+
+``python -m regcourse.kernel_factory SOCKET`` binds a Unix socket, imports what every
+kernel needs (ipykernel, numpy, torch, matplotlib, scikit-learn; nothing of the course and
+nothing secret) and then waits. For each request on the socket it forks a child, which
+
+1. becomes the leader of a session of its own (signals go to it and what it starts),
+2. runs :mod:`regcourse.sandbox_launch` exactly as a cold kernel's launcher does --
+   resource limits, a network namespace of its own, the sandbox user, the sandbox
+   folder, the sandbox environment -- and then,
+3. instead of ``exec``-ing ``python -m ipykernel_launcher``, starts the kernel in place.
+
+The factory answers with the child's pid and a pidfd for it (``SCM_RIGHTS``), which the
+grader's kernel provisioner (:class:`regcourse.grading.factory.ForkedProvisioner`) uses to
+watch and signal that one process without any pid-reuse race. The factory never runs
+submitted code: every child is a copy of it that no earlier child touched. It reaps its
+children, and when the grader that started it goes away (its stdin reaches end of file)
+it kills those still running and exits.
+
+Only the standard library is imported before :func:`warm_up`, so that the socket exists
+at once and a grader that asks early simply waits in the socket's queue.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import traceback
+
+from regcourse import sandbox_launch
+
+# The sandbox marker's value in the factory's own environment: a child overwrites it in
+# place (see mark_environ) with its slot's token, which is as long and uses hex digits only.
+MARKER = "REGCOURSE_SANDBOX_TOKEN"
+PLACEHOLDER = "-" * 16
+KERNEL_MODULE = "ipykernel_launcher"
+# What the children start from. Each of these imports costs a cold kernel seconds.
+WARM_MODULES = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "sklearn.linear_model",
+                "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline.backend_inline")
+
+
+def warm_up() -> None:
+    """Import what kernels need, without starting a thread: a fork keeps only the thread
+    that forks, so a pool started here would be missing, half-locked, in every child."""
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    threads = thread_count()
+    if threads != 1:
+        raise RuntimeError(f"the factory has {threads} threads after its imports; forking it is unsafe")
+
+
+def thread_count() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def serve(path: str) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o077)   # the socket: for the grader's user only
+    listener.bind(path)
+    os.umask(old_umask)
+    listener.listen(64)
+    warm_up()
+    children: set[int] = set()
+    try:
+        while True:
+            _reap(children)
+            ready, _, _ = select.select([listener, sys.stdin], [], [], 0.02)
+            if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
+                break   # the grader is gone
+            if listener in ready:
+                connection, _ = listener.accept()
+                with connection:
+                    _answer(connection, listener, children)
+    finally:
+        for pid in children:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        listener.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _reap(children: set[int]) -> None:
+    """Collect children that ended, so that none lingers as a zombie of a sandbox user."""
+    for pid in list(children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            children.discard(pid)
+
+
+def _answer(connection: socket.socket, listener: socket.socket, children: set[int]) -> None:
+    connection.settimeout(10)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    try:
+        request = json.loads(data)
+        if request.get("ping"):
+            connection.sendall(b'{"ready": true}\n')
+            return
+        argv, env = list(request["argv"]), dict(request["env"])
+        if thread_count() != 1:
+            raise RuntimeError("the factory is no longer single-threaded")
+        pid = os.fork()
+    except Exception as exc:  # noqa: BLE001 -- the grader falls back to a cold start
+        connection.sendall(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+        return
+    if pid == 0:
+        code = 70
+        try:
+            connection.close()
+            listener.close()
+            _child(argv, env)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        except BaseException:  # noqa: BLE001 -- say why on the grader's stderr
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    children.add(pid)
+    pidfd = os.pidfd_open(pid)
+    try:
+        socket.send_fds(connection, [json.dumps({"pid": pid}).encode() + b"\n"], [pidfd])
+    finally:
+        os.close(pidfd)
+
+
+def _child(argv: list[str], env: dict[str, str]) -> None:
+    """In the forked child: become the sandboxed kernel that ``argv`` describes."""
+    os.setsid()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(signum, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    os.environ.clear()
+    os.environ.update(env)
+    if env.get(MARKER):
+        mark_environ(env[MARKER])
+    sandbox_launch.main(argv, become=become_kernel)
+
+
+def become_kernel(command: list[str]) -> None:
+    """Start the kernel ``command`` names in this process (already limited, dropped and in
+    its folder); any other command is ``exec``-ed as a cold launcher would."""
+    if command[1:3] != ["-m", KERNEL_MODULE]:
+        os.execvp(command[0], command)
+    set_dumpable()
+    # A fresh interpreter draws these from the OS; a fork would share the factory's.
+    import random
+
+    import numpy
+    import torch
+
+    random.seed()
+    numpy.random.seed()
+    torch.seed()
+    import matplotlib
+
+    for cached in (matplotlib.get_configdir, matplotlib.get_cachedir):
+        getattr(cached, "cache_clear", lambda: None)()   # read MPLCONFIGDIR of the sandbox
+    sys.argv = [command[0], *command[3:]]
+    if sys.path and sys.path[0] in ("", "/"):
+        del sys.path[0]   # as ipykernel_launcher does (the factory started in / with -m)
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance(argv=command[3:])
+
+
+PR_SET_DUMPABLE = 4
+
+
+def set_dumpable() -> None:
+    """Changing uid made this process non-dumpable, which hands its /proc files to root;
+    ``exec`` would have reset that. Reset it, so that the sandbox's own tools (and the
+    grader's clean-up, which finds a sandbox's processes by owner) see it as a cold kernel."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+
+
+def mark_environ(token: str) -> None:
+    """Write ``token`` over the placeholder in this process's original environment block,
+    which is what /proc/PID/environ shows: a forked process keeps its parent's block, and
+    the grader without root finds a sandbox's processes by that marker."""
+    if len(token) != len(PLACEHOLDER):
+        raise ValueError(f"the marker must have {len(PLACEHOLDER)} characters")
+    with open("/proc/self/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    start, end = int(fields[47]), int(fields[48])   # env_start, env_end (fields 50, 51)
+    block = ctypes.string_at(start, end - start)
+    needle = f"{MARKER}={PLACEHOLDER}".encode()
+    at = block.find(needle + b"\0")
+    if at < 0:
+        raise RuntimeError("the factory was started without the marker's placeholder")
+    ctypes.memmove(start + at + len(MARKER) + 1, token.encode(), len(token))
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])
