@@ -11,4 +11,8 @@
 Exercise notebooks never import this package: each one is self-contained.
 """
 
+from pathlib import Path
+
 __version__ = "0.1.0"
+# The folder above this package: a clone's root when installed from one (editable).
+REPO = Path(__file__).resolve().parent.parent

@@ -14,27 +14,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pwd
 import shutil
 import sys
 from pathlib import Path
 
-try:
-    from .notebooks import REPO
-    from .grading.sandbox import Limits
-except ImportError as missing:  # a learner's install has the lesson helpers only
-    raise SystemExit(f"regcourse's grading commands need {missing.name}, which the lessons do not: "
-                     "pip install 'regcourse[grading]'") from None
+from . import REPO, kernel_factory
+
+# Only the standard library above: `regcourse grade` starts its warm kernel factory first,
+# so that the factory's imports overlap the grader's own (nbgrader's, nbformat's).
 
 CANNOT_GRADE = 2
 
 
 def _limits(args) -> Limits:
+    from .grading.sandbox import Limits
+
     return Limits(cell_seconds=args.cell_timeout, submission_seconds=args.time_limit,
                   memory_bytes=args.memory_mb << 20, output_bytes=args.output_kb << 10)
 
 
 def _add_limit_options(p: argparse.ArgumentParser) -> None:
+    from .grading.sandbox import Limits
+
     d = Limits()
     p.add_argument("--cell-timeout", type=int, default=d.cell_seconds, metavar="S",
                    help=f"seconds one cell may run (default {d.cell_seconds})")
@@ -44,6 +47,12 @@ def _add_limit_options(p: argparse.ArgumentParser) -> None:
                    help=f"memory of the kernel (default {d.memory_bytes >> 20})")
     p.add_argument("--output-kb", type=int, default=d.output_bytes >> 10, metavar="KB",
                    help=f"printed output kept per cell (default {d.output_bytes >> 10})")
+    _add_cold_option(p)
+
+
+def _add_cold_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cold", action="store_true",
+                   help="start every kernel afresh instead of forking it from a warm kernel factory")
 
 
 def cmd_grade(args) -> int:
@@ -57,7 +66,8 @@ def cmd_grade(args) -> int:
     except submission.Unreadable as exc:
         return _fail(f"cannot grade {exc}")
     source = Path(args.source)
-    grader = Grader(source, Path(args.config), limits=_limits(args))
+    grader = Grader(source, Path(args.config), limits=_limits(args), cold=args.cold or None,
+                    kernel_factory=args.factory)
     try:
         assignment = args.assignment or grader.identify(path, nb)
         if assignment is None:
@@ -112,7 +122,7 @@ def cmd_hub_grade(args) -> int:
     with tempfile.TemporaryDirectory(prefix="regcourse-hub-grade-") as work:
         submitted = Path(work) / f"{args.assignment}.ipynb"
         nbformat.write(nb, str(submitted))
-        grader = Grader(source, REPO / "nbgrader_config.py", assignments=[args.assignment])
+        grader = Grader(source, REPO / "nbgrader_config.py", assignments=[args.assignment], cold=args.cold or None)
         try:
             if args.assignment not in grader.known:
                 return _fail(f"unknown assignment {args.assignment!r}")
@@ -133,7 +143,7 @@ def cmd_autograde(args) -> int:
         return _fail(f"{course.resolve()} is not an nbgrader course folder (no nbgrader_config.py)")
     try:
         results = grade_class(course, args.assignment, jobs=args.jobs, limits=_limits(args),
-                              students=args.student or None,
+                              students=args.student or None, cold=args.cold or None,
                               progress=None if args.quiet else sys.stderr)
     except ValueError as exc:
         return _fail(str(exc))
@@ -211,6 +221,7 @@ def parser() -> argparse.ArgumentParser:
     h = sub.add_parser("hub-grade", help=argparse.SUPPRESS)   # the classroom's sudo rule runs this
     h.add_argument("assignment")
     h.add_argument("--course", required=True)
+    _add_cold_option(h)
     h.set_defaults(run=cmd_hub_grade)
 
     c = sub.add_parser("classroom", help="a local JupyterHub with nbgrader for one course (as root)")
@@ -249,8 +260,30 @@ def cmd_classroom(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    return args.run(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    early = _early_factory(argv)
+    try:
+        try:
+            import nbformat  # noqa: F401
+            import nbgrader  # noqa: F401
+
+            from .grading import sandbox  # noqa: F401
+        except ImportError as missing:  # a learner's install has the lesson helpers only
+            raise SystemExit(f"regcourse's grading commands need {missing.name}, which the lessons do not: "
+                             "pip install 'regcourse[grading]'") from None
+        args = parser().parse_args(argv)
+        args.factory = early
+        return args.run(args)
+    finally:
+        if early is not None:
+            early.stop()
+
+
+def _early_factory(argv: list[str]):
+    """A warm kernel factory for `regcourse grade`, started before anything else."""
+    wanted = (argv[:1] == ["grade"] and not {"--cold", "-h", "--help"} & set(argv)
+              and os.environ.get("REGCOURSE_COLD") != "1" and not kernel_factory.unavailable_reason())
+    return kernel_factory.KernelFactory() if wanted else None
 
 
 if __name__ == "__main__":

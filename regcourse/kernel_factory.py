@@ -27,10 +27,15 @@ import ctypes
 import json
 import os
 import select
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
+import time
 import traceback
+from pathlib import Path
 
 from regcourse import sandbox_launch
 
@@ -93,6 +98,7 @@ def serve(path: str) -> None:
             os.unlink(path)
         except OSError:
             pass
+        os._exit(0)   # nothing to flush; tearing down torch's interpreter takes a second
 
 
 def _reap(children: set[int]) -> None:
@@ -119,7 +125,7 @@ def _answer(connection: socket.socket, listener: socket.socket, children: set[in
         if request.get("ping"):
             connection.sendall(b'{"ready": true}\n')
             return
-        argv, env = list(request["argv"]), dict(request["env"])
+        env = dict(request["env"])
         if thread_count() != 1:
             raise RuntimeError("the factory is no longer single-threaded")
         pid = os.fork()
@@ -131,7 +137,10 @@ def _answer(connection: socket.socket, listener: socket.socket, children: set[in
         try:
             connection.close()
             listener.close()
-            _child(argv, env)
+            if "run" in request:
+                _run_trusted(request, env)
+            else:
+                _child(list(request["argv"]), env)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 0
         except BaseException:  # noqa: BLE001 -- say why on the grader's stderr
@@ -162,13 +171,27 @@ def _child(argv: list[str], env: dict[str, str]) -> None:
     sandbox_launch.main(argv, become=become_kernel)
 
 
-def become_kernel(command: list[str]) -> None:
-    """Start the kernel ``command`` names in this process (already limited, dropped and in
-    its folder); any other command is ``exec``-ed as a cold launcher would."""
-    if command[1:3] != ["-m", KERNEL_MODULE]:
-        os.execvp(command[0], command)
-    set_dumpable()
-    # A fresh interpreter draws these from the OS; a fork would share the factory's.
+def _run_trusted(request: dict, env: dict[str, str]) -> None:
+    """In the forked child: run the grader's own code (a reference run), as the grader."""
+    os.setsid()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(signum, signal.SIG_DFL)
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd, target in ((0, null), (1, null), (2, log)):
+        os.dup2(target, fd)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(request["folder"])
+    _fresh_random_state()
+    namespace: dict = {"__name__": "__main__"}
+    for name, source in request["run"]:
+        exec(compile(source, name, "exec"), namespace)
+    Path(request["done"]).touch()
+
+
+def _fresh_random_state() -> None:
+    """A fresh interpreter draws these seeds from the OS; a fork would share the factory's."""
     import random
 
     import numpy
@@ -177,6 +200,15 @@ def become_kernel(command: list[str]) -> None:
     random.seed()
     numpy.random.seed()
     torch.seed()
+
+
+def become_kernel(command: list[str]) -> None:
+    """Start the kernel ``command`` names in this process (already limited, dropped and in
+    its folder); any other command is ``exec``-ed as a cold launcher would."""
+    if command[1:3] != ["-m", KERNEL_MODULE]:
+        os.execvp(command[0], command)
+    set_dumpable()
+    _fresh_random_state()
     import matplotlib
 
     for cached in (matplotlib.get_configdir, matplotlib.get_cachedir):
@@ -215,6 +247,105 @@ def mark_environ(token: str) -> None:
     if at < 0:
         raise RuntimeError("the factory was started without the marker's placeholder")
     ctypes.memmove(start + at + len(MARKER) + 1, token.encode(), len(token))
+
+
+# -- the grader's side ---------------------------------------------------------------------
+
+def unavailable_reason() -> str:
+    """Why this machine cannot fork warm kernels, or '' when it can."""
+    if not hasattr(os, "fork") or not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
+        return "this system has no fork, pidfd or fd passing"
+    if not os.path.exists("/proc/self/stat"):
+        return "this system has no /proc"
+    return ""
+
+
+class KernelFactory:
+    """One factory process, owned by the process that started it."""
+
+    def __init__(self):
+        # a short path (a socket's must fit in 108 bytes), private to the grader's user:
+        # only it may ask for kernels
+        self.folder = Path(tempfile.mkdtemp(prefix="regcourse-factory-"))
+        self.socket = str(self.folder / "factory.sock")
+        self.owner = os.getpid()
+        env = {**os.environ, MARKER: PLACEHOLDER, "MPLBACKEND": "Agg",
+               "MPLCONFIGDIR": str(self.folder / "matplotlib")}
+        env.update(sandbox_launch.ONE_THREAD)   # no thread pool may start before a fork
+        self.process = subprocess.Popen([sys.executable, "-m", "regcourse.kernel_factory", self.socket],
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_ready(self, seconds: float = 90.0) -> bool:
+        """True once the factory has done its imports (it accepts only then)."""
+        try:
+            return request(self.socket, {"ping": True}, seconds)[0].get("ready", False)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.process.stdin.close()   # the factory kills its children and exits
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def request(path: str, message: dict, timeout: float = 90.0) -> tuple[dict, list[int]]:
+    """Send ``message`` to the factory at ``path``; its answer and the descriptors it passed."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        # the factory accepts once its imports are done: a grader that asks early waits
+        connection.settimeout(timeout)
+        deadline = time.monotonic() + 10
+        while True:   # the socket appears within milliseconds of the factory's start
+            try:
+                connection.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        connection.sendall(json.dumps(message).encode() + b"\n")
+        data, fds, _, _ = socket.recv_fds(connection, 65536, 1)
+    return json.loads(data or b"{}"), fds
+
+
+class TrustedRun:
+    """The grader's own code (a reference run) forked from the factory, as the grader's
+    user. Looks enough like :class:`subprocess.Popen` for the grader: ``communicate``,
+    ``returncode``, ``kill``, ``wait``."""
+
+    def __init__(self, factory: str, sources: list[tuple[str, str]], folder: Path, env: dict[str, str]):
+        self.folder = Path(folder)
+        self.log = self.folder / "run.log"
+        self.done = self.folder / "run.ok"
+        answer, fds = request(factory, {"run": sources, "folder": str(folder), "env": env,
+                                        "log": str(self.log), "done": str(self.done)})
+        if "pid" not in answer or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise OSError(answer.get("error", "the factory ran nothing"))
+        self.pid, self.pidfd = answer["pid"], fds[0]
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            select.select([self.pidfd], [], [], timeout)
+            os.close(self.pidfd)
+            self.returncode = 0 if self.done.exists() else 1
+        return self.returncode
+
+    def communicate(self) -> tuple[bytes, bytes]:
+        self.wait()
+        return b"", self.log.read_bytes() if self.log.exists() else b"the run died without a word"
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
 
 
 if __name__ == "__main__":

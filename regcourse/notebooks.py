@@ -8,7 +8,7 @@ from typing import Iterator
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+from . import REPO
 ASSIGNMENTS = ("warmup", "l2", "l1", "weight_decay", "dropout")
 
 

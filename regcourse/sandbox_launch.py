@@ -18,6 +18,12 @@ import pwd
 import resource
 from pathlib import Path
 
+# One thread per kernel: the exercises' arrays and models are tiny, and kernels graded side
+# by side (with the reference run) would otherwise oversubscribe the cores, where OpenMP's
+# busy waiting makes a 0.5 s cell take 10 s. It also makes every grading compute alike, and
+# lets the warm kernel factory import torch without starting a thread pool before it forks.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
 
 def main(argv: list[str] | None = None, become=None) -> None:
     """Set up the sandbox, then ``exec`` the kernel command (or ``become(command)``)."""

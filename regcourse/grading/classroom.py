@@ -61,7 +61,7 @@ def _grade_student(task: tuple[str, str, str]) -> Graded:
 
 
 def grade_class(course_root: Path, assignment: str, jobs: int | None = None, limits: Limits = Limits(),
-                students: list[str] | None = None, progress=sys.stderr) -> list[Result]:
+                students: list[str] | None = None, progress=sys.stderr, cold: bool | None = None) -> list[Result]:
     """Grade every submission of ``assignment`` in the course folder ``course_root``."""
     global _grader
     course = Course(Path(course_root))
@@ -74,7 +74,7 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
     # kernels run as other users: they must not reach other submissions or the gradebook
     require_private(course.root)
     _grader = Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
-                     assignments=[assignment], limits=limits)
+                     assignments=[assignment], limits=limits, cold=cold)
     tasks = [(str(submitted / s / assignment), assignment, s) for s in students]
     graded: list[Graded] = []
     started = time.monotonic()

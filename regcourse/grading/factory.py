@@ -1,7 +1,8 @@
 """Warm kernels: the grader's side of :mod:`regcourse.kernel_factory`.
 
-- :class:`KernelFactory` starts and stops one factory process per grading process (a
-  class's pool workers each get their own).
+- :class:`~regcourse.kernel_factory.KernelFactory` (standard library only, so that the
+  command line starts it before its own imports) starts and stops one factory process
+  per grading process (a class's pool workers each get their own).
 - :class:`ForkedProvisioner`, a jupyter_client kernel provisioner: it asks the factory for
   the kernel that :class:`~regcourse.grading.sandbox.SandboxKernelManager` would have
   launched cold, with the same launcher arguments and environment, and manages that
@@ -15,22 +16,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import select
-import shutil
 import signal
 import socket
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Unicode
 
-from ..kernel_factory import MARKER, PLACEHOLDER
+from ..kernel_factory import KernelFactory, request, unavailable_reason  # noqa: F401 -- for callers
 
 # Why kernels of this process started cold although a factory was configured.
 FALLBACKS: list[str] = []
@@ -42,76 +36,14 @@ class FactoryUnavailable(RuntimeError):
     """The factory could not give a kernel; the caller starts one cold."""
 
 
-def unavailable_reason() -> str:
-    """Why this machine cannot fork warm kernels, or '' when it can."""
-    if not hasattr(os, "fork") or not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
-        return "this system has no fork, pidfd or fd passing"
-    if not Path("/proc/self/stat").exists():
-        return "this system has no /proc"
-    return ""
-
-
-class KernelFactory:
-    """One factory process, owned by the process that started it."""
-
-    def __init__(self):
-        # a short path (a socket's must fit in 108 bytes), private to the grader's user:
-        # only it may ask for kernels
-        self.folder = Path(tempfile.mkdtemp(prefix="regcourse-factory-"))
-        self.socket = str(self.folder / "factory.sock")
-        self.owner = os.getpid()
-        env = {**os.environ, MARKER: PLACEHOLDER, "MPLBACKEND": "Agg",
-               "MPLCONFIGDIR": str(self.folder / "matplotlib")}
-        from .sandbox import ONE_THREAD
-
-        env.update(ONE_THREAD)   # no thread pool may start before a fork
-        self.process = subprocess.Popen([sys.executable, "-m", "regcourse.kernel_factory", self.socket],
-                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def wait_ready(self, seconds: float = 90.0) -> bool:
-        """True once the factory has done its imports (it accepts only then)."""
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-                connection.settimeout(seconds)
-                for _ in range(int(seconds * 20)):   # the socket appears within milliseconds
-                    try:
-                        connection.connect(self.socket)
-                        break
-                    except (FileNotFoundError, ConnectionRefusedError):
-                        time.sleep(0.05)
-                connection.sendall(b'{"ping": true}\n')
-                return json.loads(connection.recv(4096) or b"{}").get("ready", False)
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        self.process.stdin.close()   # the factory kills its children and exits
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def request_kernel(path: str, launcher_args: list[str], env: dict[str, str],
-                   timeout: float = 90.0) -> tuple[int, int]:
+def request_kernel(path: str, launcher_args: list[str], env: dict[str, str]) -> tuple[int, int]:
     """Ask the factory at ``path`` for a kernel; returns (pid, pidfd)."""
     if not path:
         raise FactoryUnavailable("no factory")
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            # the factory accepts once its imports are done: a grader that asks early waits
-            connection.settimeout(timeout)
-            connection.connect(path)
-            connection.sendall(json.dumps({"argv": launcher_args, "env": env}).encode() + b"\n")
-            message, fds, _, _ = socket.recv_fds(connection, 65536, 1)
-    except OSError as exc:
+        answer, fds = request(path, {"argv": launcher_args, "env": env})
+    except (OSError, ValueError) as exc:
         raise FactoryUnavailable(f"the factory did not answer ({exc})") from exc
-    answer = json.loads(message or b"{}")
     if "pid" not in answer or len(fds) != 1:
         for fd in fds:
             os.close(fd)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -50,6 +51,9 @@ AUTOGRADE_STEPS = [
 ]
 
 
+COLD_ASKED = "asked for (--cold)"
+
+
 @dataclass
 class Run:
     """One graded submission: its private course folder and its result."""
@@ -68,8 +72,11 @@ class Grader:
     """Grades submissions against the source notebooks in ``source``."""
 
     def __init__(self, source: Path, config_file: Path, assignments: list[str] | None = None,
-                 limits: Limits = Limits(), workdir: Path | None = None, cold: bool = False):
-        """``cold``: start every kernel afresh instead of forking it from a warm factory."""
+                 limits: Limits = Limits(), workdir: Path | None = None, cold: bool | None = None,
+                 kernel_factory: factory.KernelFactory | None = None):
+        """``cold``: start every kernel afresh instead of forking it from a warm factory
+        (default: when the environment sets ``REGCOURSE_COLD=1``). ``kernel_factory``: one
+        already started (the command line starts it first), which the grader then owns."""
         from ..release import assignment_ids
 
         require_private(Path(source))
@@ -94,8 +101,10 @@ class Grader:
         self._runs = 0
         # Warm kernels (regcourse.kernel_factory): one factory per grading process, started
         # on first use, or at once by start_factory(); its imports overlap the rest.
-        self.cold_reason = "--cold was given" if cold else factory.unavailable_reason()
-        self._factory: factory.KernelFactory | None = None
+        if cold is None:
+            cold = os.environ.get("REGCOURSE_COLD") == "1"
+        self.cold_reason = COLD_ASKED if cold else factory.unavailable_reason()
+        self._factory = None if self.cold_reason else kernel_factory
 
     # -- public ---------------------------------------------------------------------------
 
@@ -175,7 +184,7 @@ class Grader:
             checks = trusted.verdicts(assignment, student_outputs, reference, inputs, mark)
         if killed:
             result.problems.append(f"{killed} process(es) the submission left running were stopped")
-        if self.cold_reason and self.cold_reason != "--cold was given":
+        if self.cold_reason and self.cold_reason != COLD_ASKED:
             result.notes.append(f"{factory.COLD_NOTE}: {self.cold_reason}")
         for why in outcome.get("cold", [])[:1]:
             result.notes.append(f"{factory.COLD_NOTE}: {why}")
@@ -233,7 +242,8 @@ class Grader:
             trusted.write_inputs(inputs, folder / trusted.IN_DIR)
             folder.parent.chmod(0o700)
             source = self.template.root / self.template.source_directory / assignment / f"{assignment}.ipynb"
-            self._references[assignment] = (folder, inputs, trusted.reference_outputs(source, assignment, folder))
+            self._references[assignment] = (folder, inputs, trusted.reference_outputs(
+                source, assignment, folder, self.start_factory()))
         return self._references[assignment][1]
 
     def _reference(self, assignment: str) -> Path:
@@ -316,6 +326,8 @@ class Grader:
             "AppendProbe": {"mark": mark},
             "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
                             "probe_timeout": 8 * self.limits.cell_seconds,
+                            # every output is in by then, and the slot's processes are killed next
+                            "shutdown_kernel": "immediate",
                             "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
             "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user, "no_network": bool(user),
                                      "sandbox_token": slot.token, "memory_bytes": self.limits.memory_bytes,
@@ -439,17 +451,25 @@ def _explain(out: dict, limits: Limits) -> str:
 
 def _wait(pid: int, seconds: float, slot: Slot) -> bool:
     """Wait for the child ``pid``; kill it and the sandbox after ``seconds``. True if it ended."""
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
     deadline = time.monotonic() + seconds
-    while True:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return True
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            slot.kill_processes()
-            return False
-        time.sleep(0.05)
+    try:
+        while True:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return True
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                slot.kill_processes()
+                return False
+            if pidfd is None:
+                time.sleep(0.05)
+            else:   # wakes the moment the child ends
+                select.select([pidfd], [], [], max(0.0, min(1.0, deadline - time.monotonic())))
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def _execute_child(nb, overrides: dict, sandbox: str) -> None:

@@ -44,7 +44,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode, default
 
-from ..sandbox_launch import all_pids, drop_to, uid_of
+from ..sandbox_launch import ONE_THREAD, all_pids, drop_to, uid_of
 from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
 
 # The slots' locks: one pool per machine for root's sandbox users; a grader without root
@@ -55,10 +55,6 @@ MARKER = "REGCOURSE_SANDBOX_TOKEN"
 # Environment variables the kernel keeps; everything else (the grader's own settings,
 # NBGRADER_EXECUTION, tokens) is dropped.
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED")
-# One thread per kernel: the exercises' arrays and models are tiny, and kernels graded side
-# by side (with the reference run) would otherwise oversubscribe the cores, where OpenMP's
-# busy waiting makes a 0.5 s cell take 10 s. It also makes every grading compute alike.
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)

@@ -378,13 +378,23 @@ def write_inputs(inputs: dict[str, np.ndarray], folder: Path, call_seconds: floa
         f.chmod(0o644)
 
 
-def reference_outputs(source_notebook: Path, assignment: str, folder: Path) -> subprocess.Popen:
-    """Start the reference run (solution code + probe) in ``folder``; returns the process.
+def reference_outputs(source_notebook: Path, assignment: str, folder: Path, factory: str = ""):
+    """Start the reference run (solution code + probe) in ``folder``; returns the process
+    (forked from the warm kernel ``factory`` when one is given and answers).
 
     ``folder`` holds ``probe-in/``; the reference outputs land in ``folder/probe-out``.
     """
+    from ..kernel_factory import TrustedRun
     from .sandbox import ONE_THREAD
 
+    if factory:
+        sources = [("solution", source) for source in code_cells_without_tests(read(source_notebook))]
+        sources.append(("probe", probe_source(probe_body(assignment))))
+        env = {**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD}
+        try:
+            return TrustedRun(factory, sources, folder, env)
+        except OSError:
+            pass   # the factory is gone: start the run cold
     return subprocess.Popen([sys.executable, "-m", "regcourse.grading.trusted", str(source_notebook),
                              assignment, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             cwd=folder, env={**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD})
