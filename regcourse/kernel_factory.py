@@ -166,6 +166,8 @@ def _child(argv: list[str], env: dict[str, str]) -> None:
     os.close(null)
     os.environ.clear()
     os.environ.update(env)
+    # as jupyter_client's launcher does: ipykernel exits when this parent (the factory) is gone
+    os.environ["JPY_PARENT_PID"] = str(os.getppid())
     if env.get(MARKER):
         mark_environ(env[MARKER])
     sandbox_launch.main(argv, become=become_kernel)
@@ -305,7 +307,7 @@ def request(path: str, message: dict, timeout: float = 90.0) -> tuple[dict, list
             try:
                 connection.connect(path)
                 break
-            except (FileNotFoundError, ConnectionRefusedError):
+            except FileNotFoundError:   # not yet bound (a dead factory refuses instead)
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)

@@ -179,6 +179,60 @@ HOSTILE = {
             exec(copied)
         """, ""), 0.0, True),
 }
+# Attacks on the warm kernel factory (regcourse.kernel_factory), whose children the kernels
+# are. Each prints "REACHED <what>" for an attempt that worked, so that
+# test_kernel_factory_isolation can show every attempt failed; the grader reports them.
+FACTORY_ATTACKS = {
+    "factory-signalled": (attack("""
+        import os, signal
+        targets = {os.getppid()}
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                if b'kernel_factory' in open(f'/proc/{pid}/cmdline', 'rb').read():
+                    targets.add(int(pid))
+            except OSError:
+                pass
+        for pid in targets:
+            for sig in (signal.SIGSTOP, signal.SIGKILL):
+                try:
+                    os.kill(pid, sig)
+                    print('REACHED signal', sig, 'to', pid)
+                except OSError:
+                    pass
+        """), 0.0, True),
+    "factory-ptraced": (attack("""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        if libc.ptrace(16, parent, 0, 0) == 0:          # PTRACE_ATTACH
+            print('REACHED ptrace of', parent)
+            libc.ptrace(17, parent, 0, 0)               # PTRACE_DETACH
+        """), 0.0, True),
+    "factory-memory-read": (attack("""
+        import os
+        parent = os.getppid()
+        try:
+            maps = open(f'/proc/{parent}/maps').read().splitlines()
+            start = int(maps[0].split('-')[0], 16)
+            with open(f'/proc/{parent}/mem', 'rb') as memory:
+                memory.seek(start)
+                memory.read(4096)
+            print('REACHED the memory of', parent)
+        except OSError:
+            pass
+        """), 0.0, True),
+    # a process that outlives its kernel, waiting for the kernels graded after it
+    "factory-orphan": (attack("""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                for _ in range(600):
+                    time.sleep(1)
+            os._exit(0)
+        """, sub.solution(AID).cells[3].source), 3.0, False),
+}
+HOSTILE.update(FACTORY_ATTACKS)
 HONEST = {"ada": (sub.solution(AID), 3.0), "bob": (sub.with_function(AID, "regularized_cost", HALF), 2.0)}
 SOLVED = sub.solution(AID).cells[3].source
 

@@ -525,6 +525,9 @@ SUSPICIOUS_NAMES = {
     "ast_transformers": "installs an IPython AST transformer",
     "set_custom_exc": "installs a handler that swallows exceptions",
     "_implementation": "patches numpy internals",
+    "ptrace": "traces another process (ptrace)",
+    "process_vm_readv": "reads another process's memory",
+    "getppid": "reaches for the process that started the kernel (the grader's)",
 }
 SUSPICIOUS_STRINGS = {
     "NBGRADER": "reads the grader's environment to behave differently when graded",
@@ -540,7 +543,10 @@ SUSPICIOUS_STRINGS = {
     "post_run_cell": "hooks into the execution of later cells",
     "pre_execute": "hooks into the execution of later cells",
     "post_execute": "hooks into the execution of later cells",
+    "kernel_factory": "looks for the grader's kernel factory",
 }
+# The end of a path such as /proc/<pid>/mem: another process's memory
+MEMORY_FILE = "/mem"
 
 
 def tampering_evidence(sources: list[str]) -> list[str]:
@@ -578,6 +584,8 @@ def tampering_evidence(sources: list[str]) -> list[str]:
                 for text, meaning in SUSPICIOUS_STRINGS.items():
                     if text in node.value:
                         note(meaning)
+                if node.value.endswith(MEMORY_FILE):
+                    note("reads another process's memory")
     return found
 
 
