@@ -524,3 +524,18 @@ def test_attacks_on_a_measurement_earn_only_what_they_solved(student, graded_mea
     report = " | ".join(r.tampering + r.problems + [i.message for i in r.items])
     assert r.score == expected, f"{student}: {r.score} points instead of {expected}: {report}"
     assert bool(r.tampering) == tampering, f"{student}: tampering reported = {r.tampering}"
+
+
+def test_the_warm_kernel_factories_survived_every_attack(graded):
+    """Kernels are forked from a warm factory per grading worker: had an attack stopped or
+    killed one, the kernels after it would have started cold, with a note saying so."""
+    course, results = graded
+    cold = {student: r.notes for student, r in results.items() if r.notes}
+    assert not cold, f"kernels started cold after an attack: {cold}"
+
+
+@pytest.mark.parametrize("student", ["sleeping-children", "factory-orphan"])
+def test_processes_left_behind_are_stopped_and_reported(student, graded):
+    course, results = graded
+    problems = " | ".join(results[student].problems)
+    assert "left running were stopped" in problems, problems

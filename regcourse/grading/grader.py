@@ -178,12 +178,16 @@ class Grader:
                 # a kernel that cannot start as the sandbox user is the grader's fault:
                 # say exactly why instead of blaming the submission
                 check_user_can_run_python(slot.user)
+            left = slot.remove_leftovers()
             # every process of the sandbox is gone: its outputs can no longer change
             student_outputs = trusted.Outputs(sandbox / trusted.OUT_DIR)
             reference = trusted.Outputs(self._reference(assignment))
             checks = trusted.verdicts(assignment, student_outputs, reference, inputs, mark)
         if killed:
             result.problems.append(f"{killed} process(es) the submission left running were stopped")
+        if left:
+            result.problems.append(f"{len(left)} file(s) the submission left in shared folders were removed: "
+                                   + ", ".join(left[:3]))
         if self.cold_reason and self.cold_reason != COLD_ASKED:
             result.notes.append(f"{factory.COLD_NOTE}: {self.cold_reason}")
         for why in outcome.get("cold", [])[:1]:

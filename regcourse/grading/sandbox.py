@@ -52,6 +52,8 @@ from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
 LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"
                                + ("" if os.geteuid() == 0 else f"-{os.geteuid()}")))
 MARKER = "REGCOURSE_SANDBOX_TOKEN"
+# Folders every user may write: what a sandbox user leaves there is removed after each grading.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 # Environment variables the kernel keeps; everything else (the grader's own settings,
 # NBGRADER_EXECUTION, tokens) is dropped.
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED")
@@ -150,6 +152,31 @@ class Slot:
                     pass
             time.sleep(0.02)
         return killed
+
+    def remove_leftovers(self) -> list[str]:
+        """As root, remove what the sandbox user left in the folders every user may write
+        (/tmp, /var/tmp, /dev/shm): the next submission graded in this slot runs as the same
+        user and would find it. Returns the names removed."""
+        if self.user is None:
+            return []   # without root the kernel's files cannot be told from the grader's own
+        removed = []
+        for top in SHARED_FOLDERS:
+            try:
+                entries = list(os.scandir(top))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.stat(follow_symlinks=False).st_uid != self.user.pw_uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+                    removed.append(entry.path)
+                except OSError:
+                    pass
+        return removed
 
     def _owns(self, pid: int) -> bool:
         if pid == os.getpid():
