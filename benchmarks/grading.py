@@ -3,7 +3,10 @@ and a generated class (60 submissions by default) with one and with two worker p
 
 from __future__ import annotations
 
+import os
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -32,39 +35,85 @@ def _median(f, repeats):
 
 
 def one_submission(repeats: int) -> dict:
+    """One solution graded again and again by one grader, with kernels started cold and
+    forked from the warm factory, next to plain execution and nbgrader alone."""
     path = source_notebook(ONE)
-    started = time.perf_counter()
-    grader = Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=[ONE])
-    setup = time.perf_counter() - started
-    try:
+    out: dict = {"assignment": ONE, "runs": {}}
+    for mode in ("cold", "warm"):
         started = time.perf_counter()
-        grader._start_reference(ONE)
-        grader._reference(ONE)
-        reference = time.perf_counter() - started
-        plain_course = grader.template.clone(grader.workdir / "plain-nbgrader")
+        grader = Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=[ONE], cold=mode == "cold")
+        if mode == "warm":
+            assert grader._factory is None
+            grader.start_factory()
+            assert grader._factory.wait_ready(), "the kernel factory did not start"
+        setup = time.perf_counter() - started
+        try:
+            started = time.perf_counter()
+            grader._start_reference(ONE)
+            grader._reference(ONE)
+            reference = time.perf_counter() - started
 
-        def plain(i):
-            execute(nbformat.read(str(path), as_version=4), path.parent)
+            def ours(i):
+                result = grader.grade(path, ONE, f"{mode}{i}").result
+                assert result.score == result.max_score - result.pending_points and not result.tampering, \
+                    result.table()
+                assert not result.notes, result.notes   # no silent fallback to cold kernels
 
-        def nbgrader_alone(i):
-            plain_course.submit(f"n{i}", ONE, path)
-            assert plain_course.autograde(ONE, f"n{i}")["success"]
+            out[f"{mode}_s"], out["runs"][mode] = _median(ours, repeats)
+            if mode == "cold":
+                plain_course = grader.template.clone(grader.workdir / "plain-nbgrader")
 
-        def ours(i):
-            result = grader.grade(path, ONE, f"g{i}").result
-            assert result.score == result.max_score - result.pending_points and not result.tampering, result.table()
+                def plain(i):
+                    execute(nbformat.read(str(path), as_version=4), path.parent)
 
-        plain_s, plain_runs = _median(plain, repeats)
-        nbgrader_s, nbgrader_runs = _median(nbgrader_alone, repeats)
-        ours_s, ours_runs = _median(ours, repeats)
-    finally:
-        grader.close()
-    out = {"assignment": ONE, "plain_execution_s": plain_s, "nbgrader_autograde_s": nbgrader_s,
-           "regcourse_grade_s": ours_s, "runs": {"plain": plain_runs, "nbgrader": nbgrader_runs, "regcourse": ours_runs},
-           "overhead_vs_plain": round(ours_s / plain_s, 2), "overhead_vs_nbgrader": round(ours_s / nbgrader_s, 2),
-           "grader_setup_s": round(setup, 2), "reference_run_s": round(reference, 2)}
-    print(f"  one {ONE} submission: plain {plain_s} s, nbgrader autograde {nbgrader_s} s, "
-          f"regcourse {ours_s} s ({out['overhead_vs_plain']}x plain)", flush=True)
+                def nbgrader_alone(i):
+                    plain_course.submit(f"n{i}", ONE, path)
+                    assert plain_course.autograde(ONE, f"n{i}")["success"]
+
+                out["plain_execution_s"], out["runs"]["plain"] = _median(plain, repeats)
+                out["nbgrader_autograde_s"], out["runs"]["nbgrader"] = _median(nbgrader_alone, repeats)
+        finally:
+            grader.close()
+        out[f"{mode}_setup_s"], out[f"{mode}_reference_s"] = round(setup, 2), round(reference, 2)
+    out["warm_vs_cold"] = round(out["cold_s"] / out["warm_s"], 2)
+    out["overhead_vs_plain"] = round(out["warm_s"] / out["plain_execution_s"], 2)
+    print(f"  one {ONE} submission: plain {out['plain_execution_s']} s, nbgrader autograde "
+          f"{out['nbgrader_autograde_s']} s, regcourse cold {out['cold_s']} s, warm {out['warm_s']} s", flush=True)
+    return out
+
+
+def first_grade(repeats: int) -> dict:
+    """A learner's first `make grade NB=...` from a cold command line: the grader's own start,
+    the template course and the reference outputs included. Warm (the factory starts first)
+    and cold (REGCOURSE_COLD=1) take turns; both the moment the score is printed and the
+    moment the command ends are measured."""
+    runs: dict[str, list] = {"warm": [], "cold": []}
+    with tempfile.TemporaryDirectory(prefix="regcourse-bench-first-") as tmp:
+        notebook = Path(tmp) / f"{ONE}.ipynb"
+        shutil.copy(source_notebook(ONE), notebook)
+        for _ in range(repeats):
+            for mode in ("warm", "cold"):
+                env = {k: v for k, v in os.environ.items() if k not in ("REGCOURSE_COLD", "MAKEFLAGS", "MAKELEVEL")}
+                if mode == "cold":
+                    env["REGCOURSE_COLD"] = "1"
+                started = time.perf_counter()
+                process = subprocess.Popen(["make", "--no-print-directory", "grade", f"NB={notebook}"], cwd=REPO,
+                                           env=env, stdout=subprocess.PIPE, text=True)
+                answered = None
+                for line in process.stdout:
+                    if answered is None and line.startswith("total "):
+                        answered = time.perf_counter() - started
+                process.wait()
+                done = time.perf_counter() - started
+                if process.returncode != 0 or answered is None:
+                    raise RuntimeError(f"make grade failed ({mode})")
+                runs[mode].append((round(answered, 2), round(done, 2)))
+    out = {"assignment": ONE, "runs": runs}
+    for mode in runs:
+        out[f"{mode}_answer_s"] = round(statistics.median(a for a, _ in runs[mode]), 2)
+        out[f"{mode}_done_s"] = round(statistics.median(d for _, d in runs[mode]), 2)
+    print(f"  first make grade of {ONE}: warm {out['warm_done_s']} s (score after {out['warm_answer_s']} s), "
+          f"cold {out['cold_done_s']} s (score after {out['cold_answer_s']} s)", flush=True)
     return out
 
 
@@ -108,19 +157,27 @@ def grade_generated_class(size: int = CLASS_SIZE) -> dict:
 
     submissions = generated_class(size)
     limits = Limits(cell_seconds=10, submission_seconds=120)
-    timings, grades = {}, {}
+    out: dict = {"assignment": CLASS, "size": size}
+    grades = {}
     with tempfile.TemporaryDirectory(prefix="regcourse-bench-class-") as tmp:
-        for jobs in (1, 2):
-            course = _class_folder(Path(tmp) / f"jobs{jobs}", submissions)
-            started = time.perf_counter()
-            results = grade_class(course.root, CLASS, jobs=jobs, limits=limits, progress=None)
-            timings[jobs] = round(time.perf_counter() - started, 1)
-            grades[jobs] = {r.student: r.score for r in results}
-            print(f"  class of {size} with {jobs} worker(s): {timings[jobs]} s", flush=True)
-    return {"assignment": CLASS, "size": size, "seconds": {str(k): v for k, v in timings.items()},
-            "per_minute": {str(k): round(60 * size / v, 1) for k, v in timings.items()},
-            "speedup": round(timings[1] / timings[2], 2), "same_grades": grades[1] == grades[2]}
+        for mode in ("cold", "warm"):
+            timings = {}
+            for jobs in (1, 2):
+                course = _class_folder(Path(tmp) / f"{mode}{jobs}", submissions)
+                started = time.perf_counter()
+                results = grade_class(course.root, CLASS, jobs=jobs, limits=limits, progress=None,
+                                      cold=mode == "cold")
+                timings[jobs] = round(time.perf_counter() - started, 1)
+                grades[mode, jobs] = {r.student: r.score for r in results}
+                print(f"  class of {size}, {mode} kernels, {jobs} worker(s): {timings[jobs]} s", flush=True)
+            out[mode] = {"seconds": {str(k): v for k, v in timings.items()},
+                         "per_minute": {str(k): round(60 * size / v, 1) for k, v in timings.items()},
+                         "speedup": round(timings[1] / timings[2], 2)}
+    out["warm_vs_cold"] = {str(jobs): round(out["cold"]["seconds"][str(jobs)] / out["warm"]["seconds"][str(jobs)], 2)
+                           for jobs in (1, 2)}
+    out["same_grades"] = len({tuple(sorted(g.items())) for g in grades.values()}) == 1
+    return out
 
 
 def run(repeats: int = 3) -> dict:
-    return {"one": one_submission(repeats), "class": grade_generated_class()}
+    return {"one": one_submission(repeats), "first": first_grade(repeats), "class": grade_generated_class()}

@@ -125,7 +125,6 @@ def _answer(connection: socket.socket, listener: socket.socket, children: set[in
         if request.get("ping"):
             connection.sendall(b'{"ready": true}\n')
             return
-        env = dict(request["env"])
         if thread_count() != 1:
             raise RuntimeError("the factory is no longer single-threaded")
         pid = os.fork()
@@ -138,9 +137,9 @@ def _answer(connection: socket.socket, listener: socket.socket, children: set[in
             connection.close()
             listener.close()
             if "run" in request:
-                _run_trusted(request, env)
+                _run_trusted(request)
             else:
-                _child(list(request["argv"]), env)
+                _child(list(request["argv"]), dict(request["env"]))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 0
         except BaseException:  # noqa: BLE001 -- say why on the grader's stderr
@@ -173,8 +172,11 @@ def _child(argv: list[str], env: dict[str, str]) -> None:
     sandbox_launch.main(argv, become=become_kernel)
 
 
-def _run_trusted(request: dict, env: dict[str, str]) -> None:
+def _run_trusted(request: dict) -> None:
     """In the forked child: run the grader's own code (a reference run), as the grader."""
+    with open(request["run"]) as f:
+        task = json.load(f)
+    env = task["env"]
     os.setsid()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
@@ -187,7 +189,7 @@ def _run_trusted(request: dict, env: dict[str, str]) -> None:
     os.chdir(request["folder"])
     _fresh_random_state()
     namespace: dict = {"__name__": "__main__"}
-    for name, source in request["run"]:
+    for name, source in task["sources"]:
         exec(compile(source, name, "exec"), namespace)
     Path(request["done"]).touch()
 
@@ -271,9 +273,11 @@ class KernelFactory:
         self.folder = Path(tempfile.mkdtemp(prefix="regcourse-factory-"))
         self.socket = str(self.folder / "factory.sock")
         self.owner = os.getpid()
-        env = {**os.environ, MARKER: PLACEHOLDER, "MPLBACKEND": "Agg",
-               "MPLCONFIGDIR": str(self.folder / "matplotlib")}
-        env.update(sandbox_launch.ONE_THREAD)   # no thread pool may start before a fork
+        # A forked kernel's /proc/PID/environ shows the factory's environment as it started:
+        # only what a kernel keeps anyway, no setting or token of the grader's.
+        env = {k: os.environ[k] for k in sandbox_launch.KEPT_ENV if k in os.environ}
+        env.update({MARKER: PLACEHOLDER, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.folder / "matplotlib"),
+                    "HOME": str(self.folder), **sandbox_launch.ONE_THREAD})   # no thread pool before a fork
         self.process = subprocess.Popen([sys.executable, "-m", "regcourse.kernel_factory", self.socket],
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
 
@@ -325,7 +329,12 @@ class TrustedRun:
         self.folder = Path(folder)
         self.log = self.folder / "run.log"
         self.done = self.folder / "run.ok"
-        answer, fds = request(factory, {"run": sources, "folder": str(folder), "env": env,
+        # The code and the environment go through a private file that only the child reads:
+        # what the factory itself holds, every later kernel inherits.
+        task = self.folder / "run.json"
+        task.touch(mode=0o600)
+        task.write_text(json.dumps({"sources": sources, "env": env}))
+        answer, fds = request(factory, {"run": str(task), "folder": str(folder),
                                         "log": str(self.log), "done": str(self.done)})
         if "pid" not in answer or len(fds) != 1:
             for fd in fds:

@@ -22,15 +22,22 @@ import pytest
 from nbclient import NotebookClient
 
 import submissions as sub
-from regcourse import kernel_factory
+from regcourse import kernel_factory, sandbox_launch
 from regcourse.grading import factory as grading_factory
 from regcourse.grading.sandbox import Limits, SandboxKernelManager, Slot, is_root
 from regcourse.notebooks import REPO
 
 
+SECRET = "REGCOURSE_TEST_SECRET"
+
+
 @pytest.fixture(scope="module")
 def factory():
-    made = kernel_factory.KernelFactory()
+    os.environ[SECRET] = "s3cret-of-the-grader"   # what a grader's environment may hold
+    try:
+        made = kernel_factory.KernelFactory()
+    finally:
+        del os.environ[SECRET]
     assert made.wait_ready(), "the factory did not finish its imports"
     yield made
     made.stop()
@@ -122,6 +129,17 @@ def test_a_warm_kernel_computes_bitwise_what_a_cold_kernel_computes(factory, san
 
 UNSEEDED = ("import random, numpy as np, torch\n"
             "print(random.random(), np.random.rand(), torch.rand(1).item(), torch.initial_seed())")
+
+
+def test_a_warm_kernel_sees_nothing_of_the_grader_s_environment(factory, sandboxes):
+    """Its /proc/PID/environ is the factory's original block: it must hold no more than a
+    kernel keeps anyway."""
+    code = "print(open('/proc/self/environ', 'rb').read().decode(errors='replace'))"
+    text, _ = run_in_sandbox(code, factory.socket, sandboxes)
+    assert "s3cret" not in text and SECRET not in text
+    names = {entry.split("=", 1)[0] for entry in text.strip().split("\0") if "=" in entry}
+    assert names <= set(sandbox_launch.KEPT_ENV) | {kernel_factory.MARKER, "MPLBACKEND", "MPLCONFIGDIR", "HOME",
+                                                   *sandbox_launch.ONE_THREAD}, names
 
 
 def test_unseeded_draws_are_fresh_in_every_warm_kernel(factory, sandboxes):

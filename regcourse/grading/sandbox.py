@@ -44,7 +44,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode, default
 
-from ..sandbox_launch import ONE_THREAD, all_pids, drop_to, uid_of
+from ..sandbox_launch import KEPT_ENV, ONE_THREAD, all_pids, drop_to, uid_of
 from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
 
 # The slots' locks: one pool per machine for root's sandbox users; a grader without root
@@ -54,9 +54,6 @@ LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-loc
 MARKER = "REGCOURSE_SANDBOX_TOKEN"
 # Folders every user may write: what a sandbox user leaves there is removed after each grading.
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
-# Environment variables the kernel keeps; everything else (the grader's own settings,
-# NBGRADER_EXECUTION, tokens) is dropped.
-KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED")
 
 
 @dataclass(frozen=True)
@@ -179,7 +176,7 @@ class Slot:
         return removed
 
     def _owns(self, pid: int) -> bool:
-        if pid == os.getpid():
+        if pid == os.getpid() or _is_zombie(pid):   # a zombie has ended; its parent reaps it
             return False
         try:
             if self.user is not None:
@@ -188,6 +185,14 @@ class Slot:
                 return f"{MARKER}={self.token}".encode() in f.read().split(b"\0")
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executable) -> None:
