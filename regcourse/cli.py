@@ -122,7 +122,8 @@ def cmd_hub_grade(args) -> int:
     with tempfile.TemporaryDirectory(prefix="regcourse-hub-grade-") as work:
         submitted = Path(work) / f"{args.assignment}.ipynb"
         nbformat.write(nb, str(submitted))
-        grader = Grader(source, REPO / "nbgrader_config.py", assignments=[args.assignment], cold=args.cold or None)
+        grader = Grader(source, REPO / "nbgrader_config.py", assignments=[args.assignment], cold=args.cold or None,
+                        kernel_factory=args.factory)
         try:
             if args.assignment not in grader.known:
                 return _fail(f"unknown assignment {args.assignment!r}")
@@ -280,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _early_factory(argv: list[str]):
-    """A warm kernel factory for `regcourse grade`, started before anything else."""
-    wanted = (argv[:1] == ["grade"] and not {"--cold", "-h", "--help"} & set(argv)
+    """A warm kernel factory for `regcourse grade` and `hub-grade` (one submission each),
+    started before anything else."""
+    wanted = (argv[:1] in (["grade"], ["hub-grade"]) and not {"--cold", "-h", "--help"} & set(argv)
               and os.environ.get("REGCOURSE_COLD") != "1" and not kernel_factory.unavailable_reason())
     return kernel_factory.KernelFactory() if wanted else None
 

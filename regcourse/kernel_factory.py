@@ -86,7 +86,10 @@ def serve(path: str) -> None:
             if listener in ready:
                 connection, _ = listener.accept()
                 with connection:
-                    _answer(connection, listener, children)
+                    try:
+                        _answer(connection, listener, children)
+                    except OSError:   # a grader that went away mid-request: serve the next
+                        traceback.print_exc()
     finally:
         for pid in children:
             try:
