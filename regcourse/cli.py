@@ -77,6 +77,12 @@ def cmd_grade(args) -> int:
             return _fail(f"cannot grade {path}: unknown assignment {assignment!r} "
                          f"(known: {', '.join(sorted(grader.known))})")
         run = grader.grade(path, assignment, args.student)
+        if not args.json:   # the score first: the feedback page takes a moment to render
+            print(f"{path}: assignment {assignment}")
+            print(run.result.table(hints=args.hint))
+            if not args.hint and any(i.hint for i in run.result.items):
+                print("stuck? grade again with --hint to see the likely cause of each lost point")
+            sys.stdout.flush()
         feedback_dir = Path(args.feedback) if args.feedback else path.resolve().parent
         page = write_feedback(run, feedback_dir / f"{path.stem}-feedback.html", hints=args.hint)
         if args.autograded and run.autograded.exists():   # for the classroom's nbgrader hook
@@ -88,10 +94,6 @@ def cmd_grade(args) -> int:
                     item["hint"] = ""
             print(json.dumps({**report, "feedback": str(page)}, indent=2))
         else:
-            print(f"{path}: assignment {assignment}")
-            print(run.result.table(hints=args.hint))
-            if not args.hint and any(i.hint for i in run.result.items):
-                print("stuck? grade again with --hint to see the likely cause of each lost point")
             print(f"feedback: {page}")
         return 0
     finally:
