@@ -67,6 +67,10 @@ def write_markdown(results: dict, path: Path) -> None:
                   f"saving touches them. The other submissions went "
                   f"**{cls['warm_vs_cold_without_time_limits']}×** as fast warm as cold.", ""]
     t = results.get("suite")
+    if t and "warm" not in t:   # measured before kernels were warm
+        lines += ["## Test suite", "", f"`make test`: **{t['make_test_s']} s** ({t['summary']}), with a "
+                  f"{t.get('cache', 'unknown')} execution cache, measured by an earlier `make bench` "
+                  "(cold kernels; not measured again in this run).", ""]
     if t and "warm" in t:
         lines += ["## Test suite", "", f"`make test` with a {t.get('cache', 'unknown')} execution cache:", "",
                   "| kernels | seconds | result |", "|---|---|---|",

@@ -436,5 +436,5 @@ def serve(folder: Path = STATE, **options) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        down(folder)
+        down(folder, say=lambda line: print(line, flush=True))   # seen at once, even through a pipe
     return 0

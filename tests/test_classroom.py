@@ -374,7 +374,14 @@ def test_ctrl_c_takes_the_classroom_down(machine_before):
         assert state and state.users, "".join(lines)
         uids = uids_of(state.users)
         serving.send_signal(signal.SIGINT)
-        serving.communicate(timeout=120)
+        try:   # the teardown waits at most 15 s for the hub and 30 s per user by design
+            serving.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{serving.pid}/status").read_text()
+            signals = [line for line in status.splitlines() if line.startswith(("State", "SigIgn", "SigCgt"))]
+            serving.kill()
+            said, _ = serving.communicate()
+            pytest.fail(f"Ctrl-C did not take the classroom down within 240 s ({signals}); it said: {said}")
     finally:
         if serving.poll() is None:
             serving.kill()
