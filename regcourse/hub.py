@@ -430,6 +430,10 @@ def serve(folder: Path = STATE, **options) -> int:
           f"  password (every user, shared-password authenticator): {state.password}\n"
           "Ctrl-C (or `make classroom-down` from another terminal) stops it and removes its users.\n",
           flush=True)
+    # Ctrl-C (and a plain `kill`) take it down, even when whatever started this process
+    # ignored SIGINT, which a child inherits (a script's background job, a test runner).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while State.load(Path(folder)):
             time.sleep(1)
