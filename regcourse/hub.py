@@ -423,6 +423,11 @@ def _remove_user(user: str, say, seconds: float = 30) -> None:
 
 def serve(folder: Path = STATE, **options) -> int:
     """``make classroom``: bring it up, print how to log in, wait; Ctrl-C takes it down."""
+    # Ctrl-C (and a plain `kill`) take it down, even when whatever started this process
+    # ignored SIGINT, which a child inherits (a script's background job, a test runner).
+    # Set before anything is up: a Ctrl-C while `up` runs makes it undo what it did.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     state = up(folder, **options)
     print(f"\nThe classroom is at {state.url}\n"
           f"  instructor: {state.instructor}\n"
@@ -430,10 +435,6 @@ def serve(folder: Path = STATE, **options) -> int:
           f"  password (every user, shared-password authenticator): {state.password}\n"
           "Ctrl-C (or `make classroom-down` from another terminal) stops it and removes its users.\n",
           flush=True)
-    # Ctrl-C (and a plain `kill`) take it down, even when whatever started this process
-    # ignored SIGINT, which a child inherits (a script's background job, a test runner).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while State.load(Path(folder)):
             time.sleep(1)
