@@ -41,7 +41,7 @@ from regcourse import sandbox_launch
 
 # The sandbox marker's value in the factory's own environment: a child overwrites it in
 # place (see mark_environ) with its slot's token, which is as long and uses hex digits only.
-MARKER = "REGCOURSE_SANDBOX_TOKEN"
+MARKER = sandbox_launch.MARKER
 PLACEHOLDER = "-" * 16
 KERNEL_MODULE = "ipykernel_launcher"
 # What the children start from. Each of these imports costs a cold kernel seconds.
@@ -157,11 +157,17 @@ def _answer(connection: socket.socket, listener: socket.socket, children: set[in
         os.close(pidfd)
 
 
-def _child(argv: list[str], env: dict[str, str]) -> None:
-    """In the forked child: become the sandboxed kernel that ``argv`` describes."""
+def _own_session() -> None:
+    """A forked child leads a session of its own (signals reach it and what it starts) and
+    answers signals as a fresh process would."""
     os.setsid()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
+
+
+def _child(argv: list[str], env: dict[str, str]) -> None:
+    """In the forked child: become the sandboxed kernel that ``argv`` describes."""
+    _own_session()
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
@@ -180,9 +186,7 @@ def _run_trusted(request: dict) -> None:
     with open(request["run"]) as f:
         task = json.load(f)
     env = task["env"]
-    os.setsid()
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-        signal.signal(signum, signal.SIG_DFL)
+    _own_session()
     log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     null = os.open(os.devnull, os.O_RDWR)
     for fd, target in ((0, null), (1, null), (2, log)):

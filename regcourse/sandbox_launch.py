@@ -23,6 +23,8 @@ from pathlib import Path
 # busy waiting makes a 0.5 s cell take 10 s. It also makes every grading compute alike, and
 # lets the warm kernel factory import torch without starting a thread pool before it forks.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+# The environment variable whose value marks a sandbox's processes (found by it without root).
+MARKER = "REGCOURSE_SANDBOX_TOKEN"
 # Environment variables a kernel keeps; everything else (the grader's own settings,
 # NBGRADER_EXECUTION, tokens) is dropped.
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED")

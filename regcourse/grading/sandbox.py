@@ -44,14 +44,13 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode, default
 
-from ..sandbox_launch import KEPT_ENV, ONE_THREAD, all_pids, drop_to, uid_of
+from ..sandbox_launch import KEPT_ENV, MARKER, ONE_THREAD, all_pids, drop_to, uid_of
 from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
 
 # The slots' locks: one pool per machine for root's sandbox users; a grader without root
 # (an instructor on a hub, say) has its own, which root's files would otherwise block.
 LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"
                                + ("" if os.geteuid() == 0 else f"-{os.geteuid()}")))
-MARKER = "REGCOURSE_SANDBOX_TOKEN"
 # Folders every user may write: what a sandbox user leaves there is removed after each grading.
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 

@@ -387,17 +387,17 @@ def reference_outputs(source_notebook: Path, assignment: str, folder: Path, fact
     from ..kernel_factory import TrustedRun
     from .sandbox import ONE_THREAD
 
+    env = {**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD}
     if factory:
         sources = [("solution", source) for source in code_cells_without_tests(read(source_notebook))]
         sources.append(("probe", probe_source(probe_body(assignment))))
-        env = {**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD}
         try:
             return TrustedRun(factory, sources, folder, env)
         except OSError:
             pass   # the factory is gone: start the run cold
     return subprocess.Popen([sys.executable, "-m", "regcourse.grading.trusted", str(source_notebook),
                              assignment, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=folder, env={**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD})
+                            cwd=folder, env=env)
 
 
 def run_reference(source_notebook: str, assignment: str, folder: str, keep_going: bool = False) -> None:
