@@ -20,16 +20,19 @@ DB ?= sqlite
 SOURCE ?= solutions
 # the changes `make test` makes to the machine as root, undone when it ends
 SANDBOX_RECORD := $(VENV)/sandbox-changes.json
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
 
 # Every command below runs the tools of .venv, whatever the caller's PATH holds.
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup book test serve exercises grade bench linkcheck clean classroom classroom-down
+.PHONY: help setup system-packages node-tools book test test-all serve exercises grade bench linkcheck clean classroom classroom-down
 
 help:
 	@echo "make book        set up .venv, build the site into _build/html (all notebooks executed)"
-	@echo "make test        set up .venv, run the whole test suite"
+	@echo "make test        set up .venv, run the test suite's first tier (minutes)"
+	@echo "make test-all    both tiers: every test, as CI runs them"
 	@echo "make serve       serve _build/html on http://$(HOST):$(PORT) (PORT=... to change)"
 	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader"
 	@echo "make grade NB=path/to/notebook.ipynb   score a filled-in exercise notebook"
@@ -40,7 +43,7 @@ help:
 	@echo "                 students; Ctrl-C or make classroom-down removes it all"
 	@echo "make clean       remove _build and caches (keeps .venv)"
 
-setup: $(INSTALLED)
+setup: $(INSTALLED) node-tools
 
 $(INSTALLED): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else f"Python 3.11 is required, {sys.executable} is {v[0]}.{v[1]}: run make PYTHON=/path/to/python3.11")'
@@ -48,19 +51,42 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@# (the grep drops pip's notes about this machine's missing local mirror folders)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
 		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
-	@# axe-core, injected into pages by the accessibility tests (from the npm registry)
-	@if command -v npm >/dev/null; then \
-		npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); \
-	else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
-	@# configurable-http-proxy, JupyterHub's proxy, for `make classroom` (from the npm registry)
-	@if command -v npm >/dev/null; then \
-		npm install --silent --no-audit --no-fund --prefix $(VENV)/chp configurable-http-proxy@$(CHP_VERSION); \
-	else echo "npm not found: make classroom and its tests need configurable-http-proxy"; fi
 	@# cffconvert validates CITATION.cff; it pins an old jsonschema, so it lives in its own venv
 	@test -x $(VENV)/cff/bin/cffconvert || { $(PYTHON) -m venv $(VENV)/cff && \
 		$(VENV)/cff/bin/python -m pip install --quiet --disable-pip-version-check cffconvert==2.0.0 \
 		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 	@touch $@
+
+# From the npm registry, each installed once npm is there (system-packages brings npm):
+# axe-core, injected into pages by the accessibility tests, and configurable-http-proxy,
+# JupyterHub's proxy, for `make classroom`.
+$(AXE): | $(INSTALLED)
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the accessibility checks of the browser tests will be skipped"; fi
+$(CHP): | $(INSTALLED)
+	@if command -v npm >/dev/null; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/chp configurable-http-proxy@$(CHP_VERSION); \
+	else echo "npm not found: make classroom and its tests need configurable-http-proxy"; fi
+node-tools: $(AXE) $(CHP)
+
+# Debian's packages that tests drive: Chromium (browser tests), sudo (the classroom's
+# grading rule), PostgreSQL's server (its gradebook) and npm (the two tools above). As root
+# with apt-get, the missing ones are installed; otherwise one line says what to install,
+# and only the tests that need them are skipped.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v sudo >/dev/null || missing="$$missing sudo"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "make: installing Debian packages the tests need:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	else \
+		echo "make: missing$$missing; install them (sudo apt-get install$$missing): the tests that need them are skipped"; \
+	fi
 
 # -W: any warning fails the build; --keep-going: report every problem in one run.
 # Both first bring the repository's address, wherever it is written, in step with
@@ -69,22 +95,27 @@ book: $(INSTALLED)
 	$(BIN)/python -m regcourse.repository
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
+# `make test` runs the first tier, `make test-all` every test: the second tier adds minutes
+# of JupyterHub, fresh environments on four Pythons, seed sweeps, and every catalogue graded
+# with cold kernels too. CI runs `make test-all`.
 # As root, grading kernels run as unprivileged users: the sandbox setup creates them and
 # prints every change it makes to the machine; the same changes are undone when the tests
 # end, pass or fail or Ctrl-C (a sandbox that existed before is left alone).
-test: $(INSTALLED)
+TIER_test := -m "not tier2"
+TIER_test-all :=
+test test-all: system-packages $(INSTALLED) node-tools
 	$(BIN)/python -m regcourse.repository
 	@if [ "$$(id -u)" = 0 ]; then \
 		trap '$(BIN)/regcourse sandbox remove --record $(SANDBOX_RECORD)' EXIT; \
 		trap 'exit 130' INT TERM; \
 		$(BIN)/regcourse sandbox setup --record $(SANDBOX_RECORD); \
 	fi; \
-	$(BIN)/python -m pytest -n $(JOBS)
+	$(BIN)/python -m pytest -n $(JOBS) $(TIER_$@) --durations=25
 
 # A local JupyterHub for the course (root: it creates the instructor's and students' Unix
 # users). It stays up until Ctrl-C, which takes it down; `make classroom-down` does the same
 # from another terminal and does nothing when no classroom runs.
-classroom: $(INSTALLED)
+classroom: $(INSTALLED) $(CHP)
 	$(BIN)/regcourse classroom up --students $(STUDENTS) --db $(DB) --source $(SOURCE) --wait
 
 classroom-down: $(INSTALLED)
@@ -98,8 +129,11 @@ serve:
 exercises: $(INSTALLED)
 	$(BIN)/python -m regcourse.release solutions exercises
 
+# As root, kernels run as unprivileged sandbox users: the first grade creates them (each
+# change printed; `regcourse sandbox remove` undoes them). Without root nothing changes.
 grade: $(INSTALLED)
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb" >&2; exit 2; }
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/regcourse sandbox setup --quiet; fi
 	$(BIN)/regcourse grade "$(NB)"
 
 # `make bench CHECK=1` (or `make bench --check`, which make itself reads as its -L flag)

@@ -62,20 +62,22 @@ def write_markdown(results: dict, path: Path) -> None:
                   f"{cls['cold']['speedup']}×, warm {cls['warm']['speedup']}×. Identical grades in all four "
                   f"gradings: {cls['same_grades']}.", "",
                   f"With 1 worker, the submissions that ran into a cell's time limit (endless loops: every "
-                  f"test cell that calls the looping function waits out its 10 s) took "
+                  f"test cell that calls the looping function waits out its time limit) took "
                   f"{cls['time_limits_s']['cold']} s cold and {cls['time_limits_s']['warm']} s warm: no start-up "
                   f"saving touches them. The other submissions went "
                   f"**{cls['warm_vs_cold_without_time_limits']}×** as fast warm as cold.", ""]
     t = results.get("suite")
-    if t and "warm" not in t:   # measured before kernels were warm
-        lines += ["## Test suite", "", f"`make test`: **{t['make_test_s']} s** ({t['summary']}), with a "
-                  f"{t.get('cache', 'unknown')} execution cache, measured by an earlier `make bench` "
-                  "(cold kernels; not measured again in this run).", ""]
-    if t and "warm" in t:
-        lines += ["## Test suite", "", f"`make test` with a {t.get('cache', 'unknown')} execution cache:", "",
-                  "| kernels | seconds | result |", "|---|---|---|",
-                  f"| cold (`REGCOURSE_COLD=1`) | {t['cold']['make_test_s']} | {t['cold']['summary']} |",
-                  f"| warm | **{t['warm']['make_test_s']}** | {t['warm']['summary']} |", ""]
+    if t and "tier2" in t:
+        lines += ["## Test suite", "", "| run | seconds | result | slowest tests |", "|---|---|---|---|"]
+        for key, label in [("fresh", "`make test`, fresh (no site build, no execution cache)"),
+                           ("warm", "`make test`, warm (run again)"),
+                           ("tier2", "the second tier alone (`pytest -m tier2`, what `make test-all` adds)")]:
+            slowest = "<br>".join(t[key].get("slowest", [])[:3])
+            lines.append(f"| {label} | **{t[key]['seconds']}** | {t[key]['summary']} | {slowest} |")
+        lines.append("")
+    elif t:   # measured before the suite had two tiers
+        lines += ["## Test suite", "", "Not measured in this run (an earlier `make bench` measured the suite "
+                  "before it had two tiers).", ""]
     checks = results.get("budgets", [])
     if checks:
         lines += ["## Budgets", "", "| budget | measured | limit | holds |", "|---|---|---|---|"]

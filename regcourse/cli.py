@@ -2,11 +2,14 @@
 
     regcourse grade NOTEBOOK [--assignment ID] [--json] [--hint] [--feedback DIR]
     regcourse autograde ASSIGNMENT [--jobs N] [--course DIR]
-    regcourse sandbox setup|remove [--record FILE]
+    regcourse sandbox setup|remove [--record FILE] [--quiet]
+    regcourse classroom up|down [--students N] [--db sqlite|postgresql] [--wait]
+    regcourse hub-grade ASSIGNMENT --course DIR   (the classroom's sudo rule runs it)
 
 ``grade`` scores one notebook against the hidden tests of the repository's
 ``solutions/`` and writes a feedback page; it exits 0 whenever the notebook was graded
-(whatever the score) and 2, with one line saying why, when it cannot be graded at all.
+(whatever the score) and 2, with one line saying why, when it cannot be graded at all;
+every other command also ends an error with one line and exit status 2.
 ``autograde`` grades a whole class inside an nbgrader course folder.
 """
 
@@ -32,7 +35,8 @@ def _limits(args) -> Limits:
     from .grading.sandbox import Limits
 
     return Limits(cell_seconds=args.cell_timeout, submission_seconds=args.time_limit,
-                  memory_bytes=args.memory_mb << 20, output_bytes=args.output_kb << 10)
+                  memory_bytes=args.memory_mb << 20, output_bytes=args.output_kb << 10,
+                  time_factor=args.time_factor, min_seconds=args.min_seconds)
 
 
 def _add_limit_options(p: argparse.ArgumentParser) -> None:
@@ -41,6 +45,11 @@ def _add_limit_options(p: argparse.ArgumentParser) -> None:
     d = Limits()
     p.add_argument("--cell-timeout", type=int, default=d.cell_seconds, metavar="S",
                    help=f"seconds one cell may run (default {d.cell_seconds})")
+    p.add_argument("--time-factor", type=float, default=d.time_factor, metavar="F",
+                   help="a test cell may take F times what it takes with the course's solution "
+                        f"(default {d.time_factor:g}), at least --min-seconds, at most --cell-timeout")
+    p.add_argument("--min-seconds", type=float, default=d.min_seconds, metavar="S",
+                   help=f"the shortest time limit of a test cell (default {d.min_seconds:g})")
     p.add_argument("--time-limit", type=int, default=d.submission_seconds, metavar="S",
                    help=f"seconds one submission may take in all (default {d.submission_seconds})")
     p.add_argument("--memory-mb", type=int, default=d.memory_bytes >> 20, metavar="MB",
@@ -56,7 +65,7 @@ def _add_cold_option(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_grade(args) -> int:
-    from .grading import submission
+    from .grading import host, submission
     from .grading.feedback import write_feedback
     from .grading.grader import Grader
 
@@ -66,6 +75,11 @@ def cmd_grade(args) -> int:
     except submission.Unreadable as exc:
         return _fail(f"cannot grade {exc}")
     source = Path(args.source)
+    unready = host.not_ready([source])
+    if unready:
+        return _fail(f"as root, grading runs your code as unprivileged sandbox users, but {unready}: run "
+                     "`.venv/bin/regcourse sandbox setup` once (it prints each change it makes; "
+                     "`regcourse sandbox remove` undoes them), or grade as an ordinary user")
     grader = Grader(source, Path(args.config), limits=_limits(args), cold=args.cold or None,
                     kernel_factory=args.factory)
     try:
@@ -175,6 +189,8 @@ def cmd_sandbox(args) -> int:
         return _fail(str(exc))
     for line in changes:
         print(f"regcourse sandbox {args.action}: {line}")
+    if not changes and args.quiet:
+        return 0
     if not changes:
         print(f"regcourse sandbox {args.action}: nothing to change"
               + (" (the sandbox users exist and every permission is in place)" if args.action == "setup" else ""))
@@ -219,6 +235,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["setup", "remove"])
     s.add_argument("--record", type=Path, metavar="FILE",
                    help="setup: also write this run's changes to FILE; remove: undo only the changes in FILE")
+    s.add_argument("--quiet", action="store_true", help="say nothing when there is nothing to change")
     s.set_defaults(run=cmd_sandbox)
 
     h = sub.add_parser("hub-grade", help=argparse.SUPPRESS)   # the classroom's sudo rule runs this
@@ -276,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
                              "pip install 'regcourse[grading]'") from None
         args = parser().parse_args(argv)
         args.factory = early
-        return args.run(args)
+        try:
+            return args.run(args)
+        except (RuntimeError, OSError, TimeoutError) as exc:
+            # the machine or the files are not as grading needs them: one line, never a traceback
+            return _fail(" ".join(str(exc).split()) or type(exc).__name__)
     finally:
         if early is not None:
             early.stop()

@@ -8,6 +8,7 @@ import io
 import re
 from dataclasses import dataclass
 
+import catalogues
 from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook, with_cell_source
 
 
@@ -41,20 +42,10 @@ def mutant(name, function, source, loses, says, notes=""):
     return Mutant(name, ((function, source),), frozenset(loses), says, notes)
 
 
-def grade_mutant(grader, assignment: str, m: Mutant, tmp_path):
-    """Grade ``m`` with the course's full grader (nbgrader plus the trusted checks): the Result."""
-    import nbformat
-
-    path = tmp_path / f"{assignment}.ipynb"
-    nbformat.write(m.notebook(assignment), path)
-    student = re.sub(r"[^A-Za-z0-9]+", "-", m.name).strip("-")[:40]
-    return grader.grade(path, assignment, student).result
-
-
-def check_mutant(grader, assignment: str, m: Mutant, tmp_path):
-    """``m`` loses exactly the points of ``m.loses``, says why, and is never called tampering
-    (nor sent for review: the notebook's own tests see every catalogued mistake)."""
-    result = grade_mutant(grader, assignment, m, tmp_path)
+def check_mutant(result, m: Mutant):
+    """The grading ``result`` of ``m`` loses exactly the points of ``m.loses``, says why,
+    and is never called tampering (nor sent for review: the notebook's own tests see every
+    catalogued mistake)."""
     scores = {i.grade_id: i for i in result.items}
     unknown = m.loses - scores.keys()
     assert not unknown, f"catalogue names unknown test cells {unknown}"
@@ -86,7 +77,7 @@ def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
     here = os.getcwd()
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            trusted.run_reference(str(notebook), assignment, str(folder), keep_going=True)  # it moves into folder
+            trusted.run_reference(str(notebook), assignment, str(folder), keep_going=True, tests=False)  # it moves into folder
     finally:
         os.chdir(here)
     return trusted.Outputs(folder / trusted.OUT_DIR)
@@ -147,3 +138,26 @@ def check_passes_over_seeds(assignment: str, nb=None, seeds: int = 20) -> None:
     for seed in range(seeds):
         results = run_tests_in_process(nb, seed)
         assert len(results) == cells and all(v is None for v in results.values()), (seed, results)
+
+
+def students(entries) -> dict[str, Mutant]:
+    """Student id -> catalogue entry, for a list of entries of one assignment."""
+    found: dict[str, Mutant] = {}
+    for m in entries:
+        found[catalogues.slug(m.name, found)] = m
+    return found
+
+
+def graded_entries(kind: str, assignment: str, entries) -> dict[str, tuple[Mutant, object]]:
+    """Student id -> (entry, its Result): the catalogue ``kind`` of ``assignment``, graded
+    once per test run (see catalogues.py)."""
+    named = students(entries)
+    results = catalogues.graded(f"{kind}-{assignment}", assignment,
+                                {s: m.notebook(assignment) for s, m in named.items()})
+    return {s: (m, results[s]) for s, m in named.items()}
+
+
+def result_of(kind: str, assignment: str, entries, m: Mutant):
+    """The Result of the entry ``m`` of the catalogue ``kind`` of ``assignment``."""
+    (result,) = [r for entry, r in graded_entries(kind, assignment, entries).values() if entry is m]
+    return result

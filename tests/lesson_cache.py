@@ -1,6 +1,11 @@
 """pytest plugin: one execution of each lesson notebook, shared by nbval and the site build,
 and an order of the run that keeps both workers busy.
 
+When the site's execution cache already holds a lesson whose code has not changed (a
+`make book` or an earlier test run executed it), nbval does not run it again: each of its
+cells passes when its cached outputs hold no error, exactly what ``--nbval-lax`` asks of a
+fresh run.
+
 Loaded for the whole run (``-p lesson_cache`` in pyproject.toml) rather than from
 tests/conftest.py, because pytest applies a conftest only to the tests below it and the
 lessons (book/) are not below tests/.
@@ -30,6 +35,7 @@ DONE = BUILD / ".nbval-done"
 RUN_ID = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
 _lessons_in_run: set[str] = set()
 _failed: set[str] = set()
+_from_cache: set[str] = set()
 
 
 def _book_cell(item) -> bool:
@@ -44,7 +50,8 @@ def _book_cell(item) -> bool:
 # files in this order, so neither worker idles while the other still runs a lesson
 # (sorting by size instead put the browser tests first: one worker waited ten minutes).
 # the longest modules, started as soon as the lessons are done, one per worker
-LONG_MODULES = {"test_site_browser.py", "test_learner_routes.py", "test_classroom.py"}
+LONG_MODULES = {"test_site_browser.py", "test_learner_routes.py", "test_classroom.py",
+                "test_grading_hostile.py", "test_grading_honest.py"}
 
 
 def _rank(item) -> int:
@@ -58,6 +65,40 @@ def pytest_collection_modifyitems(session, config, items):
     # every xdist worker collects the whole run, so each knows which lessons nbval runs
     _lessons_in_run.update(str(i.parent.fspath) for i in items if _book_cell(i))
     items.sort(key=_rank)  # stable: the order within each rank is kept
+    for path in sorted(_lessons_in_run):
+        executed = _cached(path)
+        if executed is None:
+            continue
+        _from_cache.add(path)
+        cells = [c for c in executed.cells if c.cell_type == "code"]
+        for item in items:
+            if _book_cell(item) and str(item.parent.fspath) == path:
+                item.parent.setup = lambda: None     # no kernel: nothing runs
+                item.runtest = _cached_cell_check(cells[item.cell_num], item.cell_num)
+
+
+def _cached(path: str):
+    """The site cache's execution of the lesson in ``path`` when its code is unchanged."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    if not CACHE.is_dir():
+        return None
+    cache = get_cache(str(CACHE))
+    try:
+        record = cache.match_cache_notebook(nbformat.read(path, as_version=4))
+    except KeyError:
+        return None
+    return cache.get_cache_bundle(record.pk).nb
+
+
+def _cached_cell_check(cell, number: int):
+    def check():
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors:
+            pytest.fail(f"Cell {number} raised {errors[0].get('ename')}: {errors[0].get('evalue')} "
+                        "(its execution in the site's cache)")
+    return check
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -67,13 +108,15 @@ def pytest_runtest_makereport(item, call):
         return
     report = outcome.get_result()
     path = str(item.parent.fspath)
-    if call.when == "call" and report.passed:
+    if path in _from_cache:
+        pass   # already in the cache: nothing ran
+    elif call.when == "call" and report.passed:
         item.cell.outputs = list(item.test_outputs or [])
     elif report.failed or report.skipped:
         _failed.add(path)
     last = [c for c in item.parent.nb.cells if c.cell_type == "code"][-1]
     if call.when == "teardown" and item.cell is last:
-        if path not in _failed:
+        if path not in _failed and path not in _from_cache:
             _cache_executed(item.parent.nb, path)
         _marker(path).parent.mkdir(parents=True, exist_ok=True)
         _marker(path).write_text(RUN_ID)

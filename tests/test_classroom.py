@@ -39,6 +39,8 @@ from submissions import solution as sub_solution
 from test_grading_cli import hidden_lines
 from test_grading_hostile import MEASURE_HOSTILE
 
+pytestmark = pytest.mark.tier2   # minutes of JupyterHub: `make test-all`
+
 # fools plain nbgrader: it replaces numpy's comparisons the first time it is called
 HOSTILE = MEASURE_HOSTILE["ratios-allclose-replaced"][0]
 
@@ -98,7 +100,17 @@ def machine_before():
         missing_tool("the classroom creates Unix users: its tests run as root (as CI does)")
     if not hub.CHP.exists():
         missing_tool(f"configurable-http-proxy is not installed at {hub.CHP} (make setup installs it with npm)")
+    if not shutil.which("sudo"):
+        missing_tool("sudo is not installed: the classroom grades through a sudo rule (apt-get install sudo)")
     return {"users": machine_users(), "ports": listening_ports()}
+
+
+@pytest.fixture
+def postgresql_server():
+    import glob
+
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        missing_tool("PostgreSQL's server is not installed (apt-get install postgresql)")
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +341,8 @@ def test_the_student_reads_the_feedback(classroom, browser):
     assert not leaked, f"hidden test lines in the feedback: {leaked[:3]}"
 
 
-def test_the_gradebook_holds_the_course_grades(classroom):
+def test_the_gradebook_holds_the_course_grades(classroom, browser):
+    """(After the browser flow above: it skips with the browser, for the same reason.)"""
     course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
     honest, hostile = classroom.students
     with course.gradebook() as gb:
@@ -346,7 +359,8 @@ def test_the_gradebook_holds_the_course_grades(classroom):
     assert "unprivileged user" in honest_graded and "no network" in honest_graded
 
 
-def test_down_leaves_the_machine_as_it_was(classroom, machine_before):
+def test_down_leaves_the_machine_as_it_was(classroom, machine_before, browser):
+    """(The users' servers run once they signed in, in the browser flow above.)"""
     uids = uids_of([classroom.instructor, *classroom.students])
     assert len(uids) == 3 and processes_of(uids), "the classroom's servers should be running before down"
     assert hub.down(classroom.folder, say=lambda line: None) is True
@@ -360,6 +374,7 @@ def test_down_leaves_the_machine_as_it_was(classroom, machine_before):
 
 def test_ctrl_c_takes_the_classroom_down(machine_before):
     """`make classroom` stays up until Ctrl-C, which removes everything it created."""
+    before = machine_users()   # what this test finds, whatever the tests before it left
     folder = Path(tempfile.mkdtemp(prefix="regcourse-classroom-"))
     serving = subprocess.Popen([str(hub.VENV / "bin" / "regcourse"), "classroom", "up", "--state", str(folder),
                                 "--students", "1", "--wait"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -386,15 +401,16 @@ def test_ctrl_c_takes_the_classroom_down(machine_before):
         if serving.poll() is None:
             serving.kill()
         hub.down(folder, say=lambda line: None)
-    assert machine_users() == machine_before["users"]
+    assert machine_users() == before
     assert not processes_of(uids) and not set(state.ports) & listening_ports()
     assert not folder.exists()
 
 
-def test_the_gradebook_on_postgresql_takes_two_graders_at_once(machine_before):
+def test_the_gradebook_on_postgresql_takes_two_graders_at_once(machine_before, postgresql_server):
     """`make classroom DB=postgresql`: two students submit from the command line, the
     instructor collects, and two autogrades of the class run at the same moment; both
     land in the PostgreSQL gradebook, with the course's grades. Then it all goes away."""
+    before = machine_users()
     folder = Path(tempfile.mkdtemp(prefix="regcourse-classroom-"))
     state = hub.up(folder, students=2, assignments=["l2"], db="postgresql", say=lambda line: None)
     try:
@@ -423,6 +439,6 @@ def test_the_gradebook_on_postgresql_takes_two_graders_at_once(machine_before):
         uids = uids_of([state.instructor, *state.students])
     finally:
         hub.down(folder, say=lambda line: None)
-    assert machine_users() == machine_before["users"]
+    assert machine_users() == before
     assert not processes_of(uids) and not set(state.ports) & listening_ports()
     assert not folder.exists()

@@ -4,7 +4,7 @@ FISTA, which the exercise allows) keep them all."""
 
 import pytest
 
-from fairness import check_mutant, check_passes_over_seeds, mutant
+from fairness import check_mutant, check_passes_over_seeds, mutant, result_of
 from regcourse.notebooks import with_cell_source
 from regcourse.notebooks import read, source_notebook
 
@@ -80,10 +80,11 @@ MUTANTS = [
 
 
 @pytest.mark.parametrize("m", MUTANTS, ids=str)
-def test_wrong_answer_loses_exactly_its_points(m, grader, tmp_path):
-    check_mutant(grader, "l1", m, tmp_path)
+def test_wrong_answer_loses_exactly_its_points(m):
+    check_mutant(result_of("fairness", "l1", MUTANTS, m), m)
 
 
+@pytest.mark.tier2
 @pytest.mark.parametrize("variant", ["reference ISTA", "FISTA"])
 def test_correct_answers_pass_every_test_over_20_seeds(variant):
     nb = read(source_notebook("l1"))

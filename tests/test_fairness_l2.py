@@ -3,7 +3,7 @@ test cells it breaks, with feedback that names the mistake; the solution keeps t
 
 import pytest
 
-from fairness import check_mutant, check_passes_over_seeds, mutant
+from fairness import check_mutant, check_passes_over_seeds, mutant, result_of
 
 PEN, NEG = "test_l2_penalty", "test_l2_penalty_rejects_negative_lam"
 GRAD = "test_l2_grad"
@@ -66,9 +66,10 @@ MUTANTS = [
 
 
 @pytest.mark.parametrize("m", MUTANTS, ids=str)
-def test_wrong_answer_loses_exactly_its_points(m, grader, tmp_path):
-    check_mutant(grader, "l2", m, tmp_path)
+def test_wrong_answer_loses_exactly_its_points(m):
+    check_mutant(result_of("fairness", "l2", MUTANTS, m), m)
 
 
+@pytest.mark.tier2
 def test_solution_passes_every_test_over_20_seeds():
     check_passes_over_seeds("l2")

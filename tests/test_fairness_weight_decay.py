@@ -4,7 +4,7 @@ them all."""
 
 import pytest
 
-from fairness import check_mutant, check_passes_over_seeds, mutant
+from fairness import check_mutant, check_passes_over_seeds, mutant, result_of
 
 SGD, INIT = "test_sgd_l2_step", "test_init_adam_state"
 ADAM, ADAMW, GROUPS = "test_adam_step", "test_adamw_step", "test_decay_param_groups"
@@ -97,9 +97,10 @@ MUTANTS = [
 
 
 @pytest.mark.parametrize("m", MUTANTS, ids=str)
-def test_wrong_answer_loses_exactly_its_points(m, grader, tmp_path):
-    check_mutant(grader, "weight_decay", m, tmp_path)
+def test_wrong_answer_loses_exactly_its_points(m):
+    check_mutant(result_of("fairness", "weight_decay", MUTANTS, m), m)
 
 
+@pytest.mark.tier2
 def test_solution_passes_every_test_over_20_seeds():
     check_passes_over_seeds("weight_decay")

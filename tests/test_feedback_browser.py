@@ -17,6 +17,8 @@ import submissions as sub
 from conftest import SCREENSHOTS
 from regcourse.notebooks import graded_cells
 
+pytestmark = pytest.mark.tier2   # feedback pages in Chromium: `make test-all`
+
 REGCOURSE = [sys.executable, "-m", "regcourse.cli"]
 # A plausible mistake: l2_penalty that handles lists but not tuples.
 LISTS_ONLY = '''

@@ -4,6 +4,8 @@ replaces a student's grades and autograded notebook completely."""
 import subprocess
 import sys
 
+import pytest
+
 import submissions as sub
 from regcourse.grading.classroom import grade_class
 from regcourse.grading.sandbox import Limits
@@ -25,6 +27,7 @@ def _grades(course):
     return {s: [(x.grade_id, x.score) for x in course.scores(AID, s)] for s in CLASS}
 
 
+@pytest.mark.tier2
 def test_parallel_grading_gives_the_sequential_grades(tmp_path):
     sequential = sub.class_folder(tmp_path / "one", AID, CLASS)
     parallel = sub.class_folder(tmp_path / "two", AID, CLASS)

@@ -65,6 +65,7 @@ def test_partly_correct_notebook_loses_exactly_the_broken_points(tmp_path):
     assert "raise ValueError" in items["test_regularized_cost_rejects_negative_lam"]["message"]
 
 
+@pytest.mark.tier2
 def test_assignment_found_from_the_cells_when_the_file_is_renamed(tmp_path):
     nb = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
     notebook = sub.write(nb, tmp_path / "homework 1 final.ipynb")
@@ -114,6 +115,7 @@ def test_unknown_assignment_option_exits_2(tmp_path):
     assert done.returncode == 2 and "unknown assignment 'l7'" in done.stderr
 
 
+@pytest.mark.tier2
 def test_make_grade_runs_the_same_command(tmp_path):
     notebook = sub.write(sub.exercise("warmup"), tmp_path / "warmup.ipynb")
     done = subprocess.run(["make", "-s", "grade", f"NB={notebook}"], cwd=REPO, capture_output=True,

@@ -2,17 +2,24 @@
 tampering where the attack is on the grading itself, and change nobody else's grade.
 
 All of them are graded in one class, next to two honest students, by `regcourse
-autograde` (as the CI runs as root: kernels as unprivileged users)."""
+autograde`'s class grading (as the CI runs as root: kernels as unprivileged users), in
+sequence by one grader: every kernel is forked from its one warm factory, and a witness
+graded first and last proves that no submission changed what a later one sees."""
 
 import copy
+import json
 import os
+import re
 import textwrap
+
+import nbformat
 
 import pytest
 
 import submissions as sub
 from regcourse.grading import sandbox
 from regcourse.grading.classroom import grade_class
+from regcourse.grading.grader import Grader
 from regcourse.grading.sandbox import Limits
 from regcourse.sandbox_launch import all_pids, uid_of
 
@@ -181,7 +188,7 @@ HOSTILE = {
 }
 # Attacks on the warm kernel factory (regcourse.kernel_factory), whose children the kernels
 # are. Each prints "REACHED <what>" for an attempt that worked, so that
-# test_kernel_factory_isolation can show every attempt failed; the grader reports them.
+# the witness tests below can show every attempt failed; the grader reports them.
 FACTORY_ATTACKS = {
     "factory-signalled": (attack("""
         import os, signal
@@ -319,16 +326,120 @@ def listener():
     server.close()
 
 
+# What a kernel sees, printed as one JSON line: the attributes of the modules the tests use,
+# the loaded modules, the environment, the random state before any seeding is not fixed
+# (fresh in every kernel) but what seeding gives is, and the files it can see around it.
+WITNESS = r'''
+import builtins, hashlib, json, math, os, random, sys, types
+import numpy, torch, matplotlib
+
+def attributes(module):
+    out = []
+    for name in sorted(vars(module)):
+        value = vars(module)[name]
+        try:
+            code = getattr(value, '__code__', None)
+        except Exception:
+            code = None
+        if not isinstance(code, types.CodeType):   # torch.classes answers every name
+            code = None
+        out.append(f"{name}:{type(value).__name__}:{getattr(value, '__module__', '')}:"
+                   f"{code.co_filename if code else ''}:{value if isinstance(value, (int, float, str)) else ''}")
+    return hashlib.sha256('\n'.join(out).encode()).hexdigest()
+
+torch.manual_seed(0)
+numpy.random.seed(0)
+random.seed(0)
+here = os.getcwd()
+print('WITNESS', json.dumps({
+    'modules': sorted(sys.modules),
+    'attributes': {m.__name__: attributes(m) for m in (numpy, torch, builtins, math, sys, os, random, matplotlib)},
+    'rc': hashlib.sha256(repr(sorted(matplotlib.rcParams.items())).encode()).hexdigest(),
+    'env': {k: 'varies' if k.endswith(('_TOKEN', '_PID')) else v.replace(here, 'SANDBOX')
+            for k, v in os.environ.items()},
+    'seeded': [torch.rand(3).tolist(), numpy.random.rand(3).tolist(), random.random()],
+    'files': sorted(os.listdir('.')),
+    'tmp': sorted(p for p in os.listdir('/tmp') if 'poison' in p),
+}))
+'''
+
+# Attempts to leave something behind for later kernels, beyond the hostile catalogue.
+POISONERS = {
+    "poison-modules": attack("""
+        import sys, types, numpy, torch, json
+        numpy.allclose = numpy.isclose = lambda *a, **k: True
+        torch.manual_seed = lambda *a, **k: None
+        json.dumps = lambda *a, **k: '{}'
+        sys.modules['poisoned'] = types.ModuleType('poisoned')
+        """),
+    "poison-environment": attack("""
+        import os
+        os.environ['OMP_NUM_THREADS'] = '64'
+        os.environ['PYTHONSTARTUP'] = '/tmp/poison-startup.py'
+        os.putenv('MPLBACKEND', 'poison')
+        """),
+    "poison-random-state": attack("""
+        import random, numpy, torch
+        random.seed(123); numpy.random.seed(123); torch.manual_seed(123)
+        """),
+    "poison-files": attack("""
+        import glob, os, site
+        for folder in glob.glob('/tmp/regcourse-factory-*') + glob.glob('/tmp/regcourse-factory-*/*') + site.getsitepackages() + ['/tmp', '..']:
+            for name in ('poison.pth', 'sitecustomize.py', 'poison-startup.py'):
+                try:
+                    with open(os.path.join(folder, name), 'w') as f:
+                        f.write('import os; os.environ["POISONED"] = "1"\\n')
+                    print('LEFT' if folder == '/tmp' else 'REACHED', folder)   # /tmp: every user may
+                except OSError:
+                    pass
+        """),
+    "poison-matplotlib": attack("""
+        import matplotlib
+        matplotlib.rcParams['figure.dpi'] = 7
+        matplotlib.use('svg')
+        """),
+}
+
+
+BEFORE, AFTER = "witness-before", "witness-after"
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, listener):
+def graded_run(tmp_path_factory, listener):
+    """The whole hostile catalogue, the network attacks, the poisoners and the honest
+    neighbours in one class, graded once, in sequence, by one grader whose one warm factory
+    forks every kernel, between two runs of a witness that records what a kernel sees.
+    Every test of this module reads this one grading: (course, results, factory state)."""
     root = tmp_path_factory.mktemp("hostile") / "course"
     network = network_attacks(listener[0])
-    students = {**{s: copy.deepcopy(v[0]) for s, v in {**HOSTILE, **network}.items()},
-                **{s: copy.deepcopy(v[0]) for s, v in HONEST.items()}}
+    witness = sub.with_extra_cell(sub.solution(AID), WITNESS)
+    students = {BEFORE: witness,
+                **{s: copy.deepcopy(v[0]) for s, v in {**HOSTILE, **network}.items()},
+                **copy.deepcopy(POISONERS),
+                **{s: copy.deepcopy(v[0]) for s, v in HONEST.items()},
+                AFTER: witness}
     course = sub.class_folder(root, AID, students)
     limits = Limits(cell_seconds=10, submission_seconds=90)
-    results = grade_class(course.root, AID, jobs=2, limits=limits, progress=None)
-    return course, {r.student: r for r in results}
+    grader = Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
+                    assignments=[AID], limits=limits, workdir=tmp_path_factory.mktemp("grader"), cold=False)
+    try:
+        grader.start_factory()
+        factory = grader._factory
+        assert factory.wait_ready(300), "the grader's kernel factory never answered"
+        files_before = sorted(os.listdir(factory.folder))
+        results = grade_class(course.root, AID, jobs=1, limits=limits, progress=None,
+                              students=list(students), grader=grader)
+        state = {"same": grader._factory is factory, "alive": factory.alive(),
+                 "files": (files_before, sorted(os.listdir(factory.folder)))}
+        yield course, {r.student: r for r in results}, state
+    finally:
+        grader.close()
+
+
+@pytest.fixture(scope="module")
+def graded(graded_run):
+    course, results, _ = graded_run
+    return course, results
 
 
 def test_the_catalogue_is_large_enough():
@@ -526,16 +637,57 @@ def test_attacks_on_a_measurement_earn_only_what_they_solved(student, graded_mea
     assert bool(r.tampering) == tampering, f"{student}: tampering reported = {r.tampering}"
 
 
-def test_the_warm_kernel_factories_survived_every_attack(graded):
-    """Kernels are forked from a warm factory per grading worker: had an attack stopped or
-    killed one, the kernels after it would have started cold, with a note saying so."""
-    course, results = graded
-    cold = {student: r.notes for student, r in results.items() if r.notes}
-    assert not cold, f"kernels started cold after an attack: {cold}"
-
-
 @pytest.mark.parametrize("student", ["sleeping-children", "factory-orphan"])
 def test_processes_left_behind_are_stopped_and_reported(student, graded):
     course, results = graded
     problems = " | ".join(results[student].problems)
     assert "left running were stopped" in problems, problems
+
+
+# -- isolation: what the witness saw, first and last ------------------------------------------
+
+def _printed(course, student: str) -> str:
+    path = course.autograded_path(student, AID)
+    if not path.exists():
+        return ""
+    return "".join(o.get("text", "") for c in nbformat.read(str(path), as_version=4).cells
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def _seen(course, results, student: str) -> dict:
+    assert results[student].score == 3 and not results[student].notes, results[student].table()
+    found = re.search(r"^WITNESS (.*)$", _printed(course, student), re.M)
+    assert found, f"the witness printed: {_printed(course, student)[-3000:]}"
+    return json.loads(found.group(1))
+
+
+def test_later_kernels_see_what_earlier_kernels_saw(graded):
+    course, results = graded
+    before, after = _seen(course, results, BEFORE), _seen(course, results, AFTER)
+    for key in before:
+        assert before[key] == after[key], f"{key} changed between the first and the last kernel"
+
+
+def test_one_factory_forked_every_kernel_and_outlived_every_attack(graded_run):
+    _, results, state = graded_run
+    assert state["same"] and state["alive"], "the factory died or was replaced during the sequence"
+    assert state["files"][0] == state["files"][1], "files in the factory's folder changed"
+    cold = {name: r.notes for name, r in results.items() if r.notes}
+    assert not cold, f"kernels started cold after an attack: {cold}"
+
+
+@pytest.mark.skipif(not sandbox.is_root(), reason="only as root do kernels run as users that cannot reach the factory")
+def test_no_attack_on_the_factory_got_through(graded):
+    course, results = graded
+    reached = {name: line for name in results for line in _printed(course, name).splitlines()
+               if line.startswith("REACHED")}
+    assert not reached, f"attacks reached the factory or its files: {reached}"
+
+
+@pytest.mark.skipif(not sandbox.is_root(), reason="without root a kernel's files cannot be told from the grader's")
+def test_files_left_in_shared_folders_are_removed_and_reported(graded):
+    course, results = graded
+    assert "LEFT /tmp" in _printed(course, "poison-files")
+    problems = " | ".join(results["poison-files"].problems)
+    assert "left in shared folders were removed" in problems and "/tmp/poison.pth" in problems, problems
+

@@ -34,6 +34,7 @@ def test_every_chapter_exercise_has_a_written_answer_with_a_rubric(aid):
         assert nbgrader_meta(cell)["points"] > 0 and "Rubric" in cell.source
 
 
+@pytest.mark.tier2
 def test_self_grading_shows_written_answers_as_pending_not_lost(tmp_path):
     solved = sub.write(sub.solution("l2"), tmp_path / "solved" / "l2.ipynb")
     untouched = sub.write(sub.exercise("l2"), tmp_path / "untouched" / "l2.ipynb")
@@ -52,6 +53,7 @@ def test_self_grading_shows_written_answers_as_pending_not_lost(tmp_path):
     assert "2 points of written answers are graded by your instructor" in table
 
 
+@pytest.mark.tier2
 def test_hints_are_the_second_tier_and_examples_the_first(tmp_path):
     notebook = sub.write(sub.with_function("l2", "l2_penalty", LISTS_ONLY), tmp_path / "l2.ipynb")
     first = grade(notebook)

@@ -14,6 +14,8 @@ import pytest
 
 from regcourse.notebooks import REPO, nbgrader_meta
 
+pytestmark = pytest.mark.tier2   # nbgrader's whole loop for a class: `make test-all`
+
 COURSE = "regcourse"
 AID = "warmup"
 ANSWERS = {  # what each student types into the solution cell, and the points it earns

@@ -245,12 +245,14 @@ def test_regcourse_grade_forks_its_kernels_from_the_factory(tmp_path):
     assert "regcourse.kernel_factory" in printed, printed
 
 
+@pytest.mark.tier2
 def test_cold_starts_every_kernel_afresh(tmp_path):
     result, printed = _grade_cli(tmp_path, "--cold")
     assert result["score"] == 3 and result["notes"] == []
     assert "PARENT" in printed and "regcourse.kernel_factory" not in printed, printed
 
 
+@pytest.mark.tier2
 def test_a_factory_that_cannot_give_a_kernel_means_a_cold_start_and_a_note(tmp_path):
     from regcourse.grading.grader import Grader
 
@@ -266,6 +268,7 @@ def test_a_factory_that_cannot_give_a_kernel_means_a_cold_start_and_a_note(tmp_p
     assert "grader: kernels started cold" in run.result.table()
 
 
+@pytest.mark.tier2
 def test_where_forking_is_unavailable_the_grader_says_so_once(tmp_path, monkeypatch):
     from regcourse.grading import grader as grader_module
 

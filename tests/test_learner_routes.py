@@ -37,6 +37,8 @@ from conftest import ASSIGNMENTS, REPO, missing_tool
 from regcourse.notebooks import nbgrader_meta, read, released_notebook, source_notebook
 from regcourse.repository import INSTALL, configured, lesson_notebooks
 
+pytestmark = pytest.mark.tier2   # fresh environments on four Pythons: `make test-all`
+
 LESSONS = lesson_notebooks()
 # what Colab preinstalls, of what the course needs, at the versions of requirements.txt
 COLAB = ["numpy", "torch", "matplotlib", "scikit-learn", "ipykernel"]

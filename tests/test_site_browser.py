@@ -21,6 +21,8 @@ import pytest
 
 from conftest import LESSON_CODE_WIDTH, REPO, SCREENSHOTS, missing_tool, toc_files
 
+pytestmark = pytest.mark.tier2   # every page in Chromium: `make test-all`
+
 AXE = REPO / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SITE_TITLE = "Regularization in Neural Networks"
 PAGES = toc_files()

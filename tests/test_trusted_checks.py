@@ -16,6 +16,7 @@ def test_every_graded_cell_has_a_trusted_check(aid):
     assert sorted(spec(aid).CHECKS) == sorted(cells)
 
 
+@pytest.mark.tier2
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_reference_passes_its_own_checks_over_20_seeds(aid, tmp_path):
     """Two independent runs of the solutions (as student and as reference) always agree."""

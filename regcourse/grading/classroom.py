@@ -61,8 +61,11 @@ def _grade_student(task: tuple[str, str, str]) -> Graded:
 
 
 def grade_class(course_root: Path, assignment: str, jobs: int | None = None, limits: Limits = Limits(),
-                students: list[str] | None = None, progress=sys.stderr, cold: bool | None = None) -> list[Result]:
-    """Grade every submission of ``assignment`` in the course folder ``course_root``."""
+                students: list[str] | None = None, progress=sys.stderr, cold: bool | None = None,
+                seed: int | None = None, grader: Grader | None = None) -> list[Result]:
+    """Grade every submission of ``assignment`` in the course folder ``course_root``, in
+    the order of ``students`` when given (``seed``: the secret seed of the trusted checks'
+    inputs, fixed only by tests; ``grader``: one to grade with, which the caller closes)."""
     global _grader
     course = Course(Path(course_root))
     submitted = course.root / "submitted"
@@ -73,8 +76,8 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
     jobs = max(1, jobs or os.cpu_count() or 1)
     # kernels run as other users: they must not reach other submissions or the gradebook
     require_private(course.root)
-    _grader = Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
-                     assignments=[assignment], limits=limits, cold=cold)
+    _grader = grader or Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
+                               assignments=[assignment], limits=limits, cold=cold, seed=seed)
     tasks = [(str(submitted / s / assignment), assignment, s) for s in students]
     graded: list[Graded] = []
     started = time.monotonic()
@@ -90,7 +93,8 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
                     _progress(progress, len(graded), len(tasks), started)
         results = record(course, assignment, graded)
     finally:
-        _grader.close()
+        if grader is None:
+            _grader.close()
         _grader = None
     write_csv(course.root / "grades.csv", assignment, results)
     return results

@@ -9,11 +9,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Float, Integer, Unicode
+
+from ..notebooks import is_test_cell, nbgrader_meta
 
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelStuck"
@@ -30,33 +38,121 @@ def _size(content: dict) -> int:
     return sum(len(str(v)) for v in content.get("data", {}).values())
 
 
+def derived_limit(reference_seconds: float, factor: float, floor: float, cap: float) -> float:
+    """The time limit of a cell (or call) that takes ``reference_seconds`` in the reference
+    run: ``factor`` times that, at least ``floor``, at most ``cap`` seconds."""
+    return min(float(cap), max(float(floor), factor * reference_seconds))
+
+
 class SafeExecute(Execute):
-    """nbgrader's ``Execute`` with an output cap in bytes and a dead-kernel fallback."""
+    """nbgrader's ``Execute`` with an output cap in bytes, a dead-kernel fallback, and time
+    limits derived from the reference run.
+
+    A test cell (its source is the course's, not the learner's) may take ``time_factor``
+    times what it took in the reference run, at least ``min_seconds`` and at most the cell
+    timeout, and each call of the probe to a learner's function as long as that function's
+    test cells. Other cells keep the cell timeout: they hold the learner's own code, which
+    nothing else measures."""
 
     max_output_bytes = Integer(1 << 20, help="printed output kept per cell, in bytes").tag(config=True)
     probe_timeout = Integer(120, help="seconds for the grader's probe cell, which calls every "
                                       "function in turn, each with the cell timeout").tag(config=True)
+    reference_folder = Unicode("", help="the reference run's folder: its times.json and probe-out/").tag(config=True)
+    probe_inputs = Unicode("", help="the sandbox's probe-in/, where the probe's call limits go").tag(config=True)
+    time_factor = Float(100.0, help="a test cell's limit in multiples of its reference time").tag(config=True)
+    min_seconds = Float(2.0, help="the shortest limit a derived limit can be").tag(config=True)
 
     def _get_timeout(self, cell):
         from .trusted import PROBE_CELL_ID
 
         if cell is not None and cell.get("id") == PROBE_CELL_ID:
             return self.probe_timeout
-        return super()._get_timeout(cell)
+        cap = super()._get_timeout(cell)
+        self._limit = f"{cap} s"
+        spent = self._spent
+        if spent is None:
+            return cap
+        limit = derived_limit(spent, self.time_factor, self.min_seconds, cap)
+        self._limit = (f"{limit:g} s ({self.time_factor:g} times what the course's solution takes, "
+                       f"at least {self.min_seconds:g} s)" if limit < cap else f"{cap} s")
+        return limit
+
+    def _reference_times(self) -> dict:
+        try:
+            return json.loads((Path(self.reference_folder) / "times.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _reference_time(self, name: str, wait: float) -> float | None:
+        """Seconds the reference run spent on ``name``, waiting (at most ``wait`` s) for it
+        to get there; None when it never ran it."""
+        deadline = time.monotonic() + wait
+        while True:
+            times = self._reference_times()
+            if name in times.get("cells", {}):
+                return float(times["cells"][name])
+            if times.get("done") or time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
+
+    def _write_call_limits(self) -> None:
+        """Before the probe: each call of a learner's function may take as long as that
+        function's test cells may (``test_<function>`` and ``test_<function>_...``)."""
+        from .trusted import PROBE_NAME
+
+        if not (self.reference_folder and self.probe_inputs):
+            return
+        self._reference_time(PROBE_NAME, wait=self.timeout)   # every test cell is timed by then
+        cells = self._reference_times().get("cells", {})
+        tests = {name: derived_limit(seconds, self.time_factor, self.min_seconds, self.timeout)
+                 for name, seconds in cells.items() if name.startswith("test_")}
+        functions = [name for name in cells if not name.startswith(("test_", "cell-", PROBE_NAME))]
+        limits = {}
+        for function in functions:
+            own = [limit for name, limit in tests.items()
+                   if name == f"test_{function}" or name.startswith(f"test_{function}_")]
+            if own:
+                limits[function] = max(own)
+        # written beside, then moved into place: never through a link someone else made
+        target = Path(self.probe_inputs) / "__call_limits.json"
+        partial = target.with_name(f".call-limits-{os.getpid()}")
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "w") as f:
+                json.dump(limits, f)
+            os.replace(partial, target)
+        except OSError:
+            partial.unlink(missing_ok=True)   # the probe then keeps the cell timeout per call
 
     def preprocess(self, nb, resources=None, km=None):
         self._output_bytes: dict[int, int] = {}
         self._broken = ""   # why the kernel cannot run further cells, once it cannot
+        self._limit = ""    # the time limit of the cell being run, in words
+        self._spent: float | None = None   # its reference time, for a test cell
         return super().preprocess(nb, resources, km)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        from .trusted import PROBE_CELL_ID
+
         if cell.cell_type != "code":
             return cell
         if self._broken:
             cell.outputs = [error_output(NOT_RUN, f"not run: {self._broken}")]
             return cell
+        # what the reference run spent on this test cell (it runs beside this kernel)
+        self._spent = None
+        loop = asyncio.get_running_loop()
+        if self.reference_folder and is_test_cell(cell):
+            self._spent = await loop.run_in_executor(None, self._reference_time,
+                                                     nbgrader_meta(cell).get("grade_id", ""), self.timeout)
+        if cell.get("id") == PROBE_CELL_ID:
+            await loop.run_in_executor(None, self._write_call_limits)
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            for out in cell.get("outputs", []):
+                if out.get("ename") == "CellTimeoutError":
+                    out["evalue"] = self._limit   # the limit that was reached
+            return cell
         except DeadKernelError:
             self._broken = "the kernel had died in an earlier cell"
             cell.outputs.append(error_output(KERNEL_DIED, "the kernel died while running this cell"))
@@ -64,8 +160,7 @@ class SafeExecute(Execute):
             # nbclient interrupted the cell at its timeout and the kernel still did not
             # answer: it ignores interrupts, so nothing after this cell can run
             self._broken = "an earlier cell never stopped"
-            cell.outputs.append(error_output(KERNEL_STUCK, "the cell ran past its time limit and ignored "
-                                                           "the interrupt"))
+            cell.outputs.append(error_output(KERNEL_STUCK, self._limit))
         return cell
 
     async def _async_cleanup_kernel(self):

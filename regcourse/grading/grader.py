@@ -73,7 +73,7 @@ class Grader:
 
     def __init__(self, source: Path, config_file: Path, assignments: list[str] | None = None,
                  limits: Limits = Limits(), workdir: Path | None = None, cold: bool | None = None,
-                 kernel_factory: factory.KernelFactory | None = None):
+                 kernel_factory: factory.KernelFactory | None = None, seed: int | None = None):
         """``cold``: start every kernel afresh instead of forking it from a warm factory
         (default: when the environment sets ``REGCOURSE_COLD=1``). ``kernel_factory``: one
         already started (the command line starts it first), which the grader then owns."""
@@ -95,8 +95,9 @@ class Grader:
         # folder: the kernels must be able to walk to their own sandbox, and no further.
         self.sandboxes = Path(tempfile.mkdtemp(prefix="regcourse-sandboxes-"))
         self.sandboxes.chmod(0o711)
-        # Fresh inputs for the trusted checks, from a seed no submission can know.
-        self._seed = secrets.randbits(63)
+        # Fresh inputs for the trusted checks, from a seed no submission can know (tests
+        # fix it to grade the same submissions twice on the same inputs).
+        self._seed = secrets.randbits(63) if seed is None else seed
         self._references: dict[str, tuple[Path, dict, subprocess.Popen | None]] = {}
         self._runs = 0
         # Warm kernels (regcourse.kernel_factory): one factory per grading process, started
@@ -322,7 +323,7 @@ class Grader:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _config_overrides(self, slot: Slot, sandbox: Path, mark: str) -> dict:
+    def _config_overrides(self, slot: Slot, sandbox: Path, mark: str, assignment: str) -> dict:
         user = slot.user.pw_name if slot.user is not None else ""
         socket = self.start_factory()
         return {
@@ -330,6 +331,10 @@ class Grader:
             "AppendProbe": {"mark": mark},
             "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
                             "probe_timeout": 8 * self.limits.cell_seconds,
+                            # test cells and probe calls: limits from the reference run's times
+                            "reference_folder": str(self._references[assignment][0]),
+                            "probe_inputs": str(sandbox / trusted.IN_DIR),
+                            "time_factor": self.limits.time_factor, "min_seconds": self.limits.min_seconds,
                             # every output is in by then, and the slot's processes are killed next
                             "shutdown_kernel": "immediate",
                             "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
@@ -347,7 +352,7 @@ class Grader:
         workers, which multiprocessing does not allow to have children of their own.
         """
         out = course.root / "autograde-outcome.json"
-        overrides = self._config_overrides(slot, sandbox, mark)
+        overrides = self._config_overrides(slot, sandbox, mark, assignment)
         pid = os.fork()
         if pid == 0:  # the child
             try:
@@ -371,7 +376,7 @@ class Grader:
         for cell in rerun.cells:
             cell.outputs = []
         shutil.rmtree(sandbox / trusted.OUT_DIR, ignore_errors=True)
-        overrides = self._config_overrides(slot, sandbox, mark)
+        overrides = self._config_overrides(slot, sandbox, mark, assignment)
         pid = os.fork()
         if pid == 0:  # the child
             try:
@@ -442,12 +447,14 @@ def _explain(out: dict, limits: Limits) -> str:
     ename, evalue = out.get("ename", "Error"), str(out.get("evalue", ""))
     if ename == KERNEL_DIED:
         return "the kernel died while running this cell (os._exit, a crash, or too much memory)"
+    limit = evalue or f"{limits.cell_seconds} s"   # SafeExecute names the limit the cell reached
     if ename == KERNEL_STUCK:
-        return f"the cell ran longer than {limits.cell_seconds} s and did not stop when interrupted"
+        return f"the cell ran longer than its time limit of {limit} and did not stop when interrupted"
     if ename == NOT_RUN:
         return evalue
     if ename == "CellTimeoutError":
-        return f"the cell ran longer than {limits.cell_seconds} s (an endless loop?) and was interrupted"
+        return (f"the cell ran longer than its time limit of {limit} and was interrupted: an endless "
+                "loop, or an algorithm much slower than it needs to be?")
     if ename == "MemoryError":
         return f"MemoryError: the kernel may use at most {limits.memory_bytes >> 20} MiB"
     return one_line(f"{ename}: {evalue}" if evalue else ename)

@@ -158,6 +158,28 @@ def remove(record: Path | None = None) -> list[str]:
     return said
 
 
+def not_ready(protect: list[Path]) -> str:
+    """As root, why grading cannot run its kernels as the sandbox users yet ('' when it can):
+    what ``setup`` would change, in one phrase."""
+    if not is_root():
+        return ""
+    missing = [f"{USER_PREFIX}{i}" for i in range(POOL_SIZE) if not _user_exists(f"{USER_PREFIX}{i}")]
+    closed = [str(f) for f in python_folders() if not stat_mode(f) & 0o001]
+    exposed = [str(p) for p in protect if Path(p).exists() and stat_mode(Path(p)) & 0o007]
+    reasons = ((["the sandbox users do not exist"] if missing else [])
+               + ([f"they cannot enter {', '.join(closed)}"] if closed else [])
+               + ([f"they could read {', '.join(exposed)}"] if exposed else []))
+    return "; ".join(reasons)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 def _kill_processes_of(uid: int) -> None:
     for name in os.listdir("/proc"):
         if name.isdigit():

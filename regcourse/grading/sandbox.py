@@ -62,7 +62,10 @@ class Limits:
     memory_bytes: int = 4 << 30      # address space: a memory bomb gets MemoryError
     processes: int = 256             # tasks (processes and threads) of the sandbox user
     file_bytes: int = 256 << 20      # largest file the kernel may write
-    cell_seconds: int = 30           # per cell (nbgrader's Execute.timeout)
+    cell_seconds: int = 30           # per cell (nbgrader's Execute.timeout), and the cap of:
+    time_factor: float = 100.0       # a test cell: this many times its reference time (naive loops
+                                     # over samples take about 30 times the reference's),
+    min_seconds: float = 2.0         # but at least this many seconds
     submission_seconds: int = 300    # wall clock for the whole submission
     output_bytes: int = 1 << 20      # printed output kept per cell
 

@@ -44,9 +44,10 @@ import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from ..notebooks import code_cells_without_tests, read
+from ..notebooks import is_test_cell, nbgrader_meta, read
 
 PROBE_CELL_ID = "regcourse-trusted-probe"
+PROBE_NAME = "probe"   # the probe's entry in a reference run's times
 IN_DIR, OUT_DIR = "probe-in", "probe-out"
 MAX_FILE_BYTES = 64 << 20
 NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: nothing else is read back
@@ -62,9 +63,16 @@ def __regcourse_probe():
     ns = globals()
     os.makedirs("probe-out", exist_ok=True)
     call_seconds = float(np.load(os.path.join("probe-in", "__call_seconds.npy")))
+    # per function: the time limit of its test cells (the grader writes them before this cell)
+    try:
+        with open(os.path.join("probe-in", "__call_limits.json")) as f:
+            limits = {str(k): float(v) for k, v in json.load(f).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        limits = {}
+    example_seconds = max(limits.values(), default=call_seconds)
 
     def _too_long(signum, frame):
-        raise TimeoutError(f"the function ran longer than {call_seconds:g} s")
+        raise TimeoutError("the function ran past its time limit")
 
     signal.signal(signal.SIGALRM, _too_long)
 
@@ -101,7 +109,7 @@ def __regcourse_probe():
         if function in hung:
             save_error(name, TimeoutError("ran out of time before"))
             return None
-        signal.setitimer(signal.ITIMER_REAL, call_seconds)
+        signal.setitimer(signal.ITIMER_REAL, limits.get(function, call_seconds))
         try:
             return ns[function](*args, **kwargs)
         except BaseException as exc:
@@ -134,7 +142,10 @@ def __regcourse_probe():
 
     def example(name, expression):
         """Evaluate one public example call and save its value (or what it raised)."""
-        signal.setitimer(signal.ITIMER_REAL, call_seconds)
+        if any(function in expression for function in hung):
+            save_error(name, TimeoutError("ran out of time before"))
+            return
+        signal.setitimer(signal.ITIMER_REAL, example_seconds)
         try:
             value = eval(expression, ns)
         except BaseException as exc:
@@ -389,10 +400,8 @@ def reference_outputs(source_notebook: Path, assignment: str, folder: Path, fact
 
     env = {**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD}
     if factory:
-        sources = [("solution", source) for source in code_cells_without_tests(read(source_notebook))]
-        sources.append(("probe", probe_source(probe_body(assignment))))
         try:
-            return TrustedRun(factory, sources, folder, env)
+            return TrustedRun(factory, reference_sources(source_notebook, assignment), folder, env)
         except OSError:
             pass   # the factory is gone: start the run cold
     return subprocess.Popen([sys.executable, "-m", "regcourse.grading.trusted", str(source_notebook),
@@ -400,20 +409,32 @@ def reference_outputs(source_notebook: Path, assignment: str, folder: Path, fact
                             cwd=folder, env=env)
 
 
-def run_reference(source_notebook: str, assignment: str, folder: str, keep_going: bool = False) -> None:
-    """Entry point of the reference process: solution cells, then the probe, in ``folder``.
+def reference_sources(source_notebook: Path, assignment: str, keep_going: bool = False,
+                      tests: bool = True) -> list[tuple[str, str, bool]]:
+    """What a reference run executes, as ``(name, source, may_fail)``: every code cell of
+    the notebook (named by its grade id; the test cells too, unless ``tests`` is false, so
+    that their times are known), then the probe. With ``keep_going`` every cell may fail,
+    as in a kernel."""
+    sources = []
+    for index, cell in enumerate(read(source_notebook).cells):
+        if cell.cell_type == "code" and (tests or not is_test_cell(cell)):
+            name = nbgrader_meta(cell).get("grade_id") or f"cell-{index}"
+            sources.append((name, cell.source, keep_going or is_test_cell(cell)))
+    return sources + [(PROBE_NAME, probe_source(probe_body(assignment)), False)]
 
-    With ``keep_going`` a cell that fails is skipped, as a kernel would (for running
-    the probe on other notebooks than the solutions, in tests)."""
+
+def run_reference(source_notebook: str, assignment: str, folder: str, keep_going: bool = False,
+                  tests: bool = True) -> None:
+    """Entry point of the reference process: the notebook's cells, then the probe, in
+    ``folder``, timed (see :func:`regcourse.kernel_factory.run_timed`).
+
+    With ``keep_going`` a cell that fails is skipped, as a kernel would, and without
+    ``tests`` the test cells are left out (both for running the probe on other notebooks
+    than the solutions, in tests)."""
+    from ..kernel_factory import TIMES_FILE, run_timed
+
     os.chdir(folder)
-    namespace: dict = {"__name__": "__main__"}
-    for source in code_cells_without_tests(read(source_notebook)):
-        try:
-            exec(compile(source, "solution", "exec"), namespace)
-        except Exception:
-            if not keep_going:
-                raise
-    exec(compile(probe_source(probe_body(assignment)), "probe", "exec"), namespace)
+    run_timed(reference_sources(Path(source_notebook), assignment, keep_going, tests), Path(folder) / TIMES_FILE)
 
 
 # -- comparing ---------------------------------------------------------------------------------
