@@ -308,7 +308,19 @@ def _early_factory(argv: list[str]):
     started before anything else."""
     wanted = (argv[:1] in (["grade"], ["hub-grade"]) and not {"--cold", "-h", "--help"} & set(argv)
               and os.environ.get("REGCOURSE_COLD") != "1" and not kernel_factory.unavailable_reason())
+    if wanted and argv[:1] == ["grade"] and len(argv) > 1 and not _looks_like_a_notebook(argv[1]):
+        wanted = False   # it cannot be graded: say so at once, without a factory's imports
     return kernel_factory.KernelFactory() if wanted else None
+
+
+def _looks_like_a_notebook(path: str) -> bool:
+    """A file of JSON with cells (what the grader reads properly comes later)."""
+    try:
+        with open(path, "rb") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "cells" in data
 
 
 if __name__ == "__main__":

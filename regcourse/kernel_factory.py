@@ -212,7 +212,7 @@ def run_timed(sources: list[tuple[str, str, bool]], times: Path) -> None:
     seconds: dict[str, float] = {}
 
     def write(done: bool) -> None:
-        partial = times.with_name(times.name + ".part")
+        partial = times.with_name(f"{times.name}.{os.getpid()}.part")
         partial.write_text(json.dumps({"cells": seconds, "done": done}))
         partial.replace(times)
 

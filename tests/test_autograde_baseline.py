@@ -6,6 +6,8 @@ from regcourse.notebooks import released_notebook, source_notebook
 
 from conftest import ASSIGNMENTS
 
+pytestmark = pytest.mark.tier2   # plain nbgrader on every assignment: `make test-all`
+
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_solution_autogrades_to_full_marks(aid, course):

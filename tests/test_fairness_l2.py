@@ -73,3 +73,20 @@ def test_wrong_answer_loses_exactly_its_points(m):
 @pytest.mark.tier2
 def test_solution_passes_every_test_over_20_seeds():
     check_passes_over_seeds("l2")
+
+
+def test_the_eigvals_mistake_shows_on_every_linear_algebra_library():
+    """np.linalg.eigvals gives complex pairs for the zero eigenvalues of a wide X^T X only
+    by rounding, which depends on the library's kernels (OPENBLAS_CORETYPE): the visible
+    test's three wide matrices must show the mistake on each, so that the notebook's test
+    and the grader's check never disagree about it, whatever the machine."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "Xs = np.random.default_rng(1).standard_normal((3, 2, 10))\n"
+            "print(sum(np.iscomplexobj(np.linalg.eigvals(X.T @ X)) for X in Xs))")
+    for core in ["", "Prescott", "Core2", "Nehalem", "Sandybridge", "Haswell", "SkylakeX", "Zen", "Cooperlake"]:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={"OPENBLAS_CORETYPE": core, "OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"})
+        assert int(done.stdout) >= 1, f"with OPENBLAS_CORETYPE={core!r} eigvals stayed real on all three matrices"

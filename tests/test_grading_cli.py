@@ -2,6 +2,7 @@
 
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def test_untouched_exercise_scores_zero_with_a_table(tmp_path):
     assert (tmp_path / "warmup-feedback.html").is_file()
 
 
+@pytest.mark.tier2
 def test_partly_correct_notebook_loses_exactly_the_broken_points(tmp_path):
     nb = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
     notebook = sub.write(nb, tmp_path / "warmup.ipynb")
@@ -135,3 +137,37 @@ def test_the_footer_says_whose_user_ran_the_code(monkeypatch):
     assert "your own user" in slot.isolation()
     monkeypatch.setenv("REGCOURSE_GRADED_FOR", "class")
     assert "the grader's user" in slot.isolation() and "without root" in slot.isolation()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users are root's: without root grading needs none")
+def test_as_root_without_the_sandbox_grade_says_in_one_line_what_to_run(tmp_path):
+    """A learner who clones the course as root (a container, say) and grades at once: the
+    grader cannot run their code as a sandbox user while its sources are readable by
+    everyone. One line names the command that fixes it; no traceback."""
+    import shutil
+
+    source = tmp_path / "solutions"
+    shutil.copytree(REPO / "solutions", source)
+    source.chmod(0o755)
+    tmp_path.chmod(0o755)
+    notebook = sub.write(sub.solution("warmup"), tmp_path / "warmup.ipynb")
+    done = grade(notebook, "--source", source)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "regcourse sandbox setup" in done.stderr and str(source) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_error_of_the_machine_ends_in_one_line(tmp_path, monkeypatch, capsys):
+    """Whatever the machine refuses (an unreadable file, a user that cannot run Python),
+    every command ends with one line and exit status 2, never a traceback."""
+    from regcourse import cli
+
+    def refuse(args):
+        raise PermissionError(13, "Permission denied", "/somewhere/.venv/bin/python")
+
+    monkeypatch.setattr(cli, "cmd_autograde", refuse)
+    monkeypatch.setattr(cli, "_early_factory", lambda argv: None)
+    assert cli.main(["autograde", "l2", "--course", str(tmp_path)]) == 2
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("regcourse: ") and "Permission denied" in said[0], said

@@ -626,6 +626,7 @@ def weak_source(tmp_path_factory):
     return root
 
 
+@pytest.mark.tier2
 def test_a_weak_notebook_test_leads_to_review_never_to_tampering(weak_source, tmp_path):
     """The learner's MC average of logits passes the weakened test; the grader's check on
     fresh inputs sees the mistake: the cell scores 0 and needs review, with words that
@@ -649,6 +650,7 @@ def test_a_weak_notebook_test_leads_to_review_never_to_tampering(weak_source, tm
     assert "needs review: test_mc_dropout_predict" in table.stdout and "TAMPERING" not in table.stdout
 
 
+@pytest.mark.tier2
 def test_a_class_lists_review_apart_from_tampering(weak_source, tmp_path):
     import submissions as sub
     from regcourse.grading.classroom import grade_class

@@ -128,3 +128,30 @@ def test_every_file_of_the_package_is_in_git():
     on_disk = {p.relative_to(REPO).as_posix() for p in (REPO / "regcourse").rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}
     assert on_disk <= tracked, f"not in git (see .gitignore): {sorted(on_disk - tracked)}"
+
+
+def test_without_apt_get_make_says_in_one_line_what_to_install(tmp_path):
+    """`make test` installs the Debian packages its tests drive where it can (root and
+    apt-get); elsewhere it names them in one line and goes on, and only the tests that
+    need them skip. Here a PATH without Chromium, sudo, npm or apt-get stands in for such a
+    machine."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ["make", "sh", "bash", "id", "ls"]:
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    done = subprocess.run(["make", "-s", "system-packages"], cwd=REPO, capture_output=True, text=True,
+                          env={"PATH": str(bin_dir), "HOME": str(tmp_path)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("make: missing chromium sudo") and "npm" in lines[0], lines
+    assert "apt-get install chromium sudo" in lines[0] and "skipped" in lines[0], lines
+
+
+def test_ci_runs_the_readme_s_command_for_every_test():
+    ci = (REPO / ".ci" / "run").read_text()
+    commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert commands[-1] == "make test-all" and "export CI=true" in commands
+    assert not any("apt-get" in c for c in commands), "installs belong to make, which every user runs"
+    readme = (REPO / "README.md").read_text()
+    assert "make test-all" in readme.split("## Layout")[0], "the README's first screen names the second tier"

@@ -243,7 +243,9 @@ class Grader:
 
             rng = np.random.default_rng([self._seed, sorted(self.known).index(assignment)])
             inputs = spec(assignment).make_inputs(rng)
-            folder = self.workdir / "reference" / assignment
+            # one reference run per grading process (class grading forks workers after
+            # this grader was made, and each starts its own): each in a folder of its own
+            folder = self.workdir / "reference" / f"{assignment}-{os.getpid()}"
             trusted.write_inputs(inputs, folder / trusted.IN_DIR)
             folder.parent.chmod(0o700)
             source = self.template.root / self.template.source_directory / assignment / f"{assignment}.ipynb"

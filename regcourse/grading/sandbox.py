@@ -150,7 +150,20 @@ class Slot:
                 except ProcessLookupError:
                     pass
             time.sleep(0.02)
+        if self.user is not None:
+            self._wait_until_reaped()
         return killed
+
+    def _wait_until_reaped(self, seconds: float = 10.0) -> None:
+        """Wait (at most ``seconds``) until no process of the sandbox user exists, zombies
+        included: until reaped they still count against the user's process limit, and the
+        next submission graded in this slot runs as the same user (after a fork bomb, its
+        first fork would fail)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not any(_uid_is(pid, self.user.pw_uid) for pid in all_pids()):
+                return
+            time.sleep(0.02)
 
     def remove_leftovers(self) -> list[str]:
         """As root, remove what the sandbox user left in the folders every user may write
@@ -187,6 +200,13 @@ class Slot:
                 return f"{MARKER}={self.token}".encode() in f.read().split(b"\0")
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             return False
+
+
+def _uid_is(pid: int, uid: int) -> bool:
+    try:
+        return uid_of(pid) == uid
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False
 
 
 def _is_zombie(pid: int) -> bool:
