@@ -72,9 +72,12 @@ def thread_count() -> int:
 def serve(path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o077)   # the socket: for the grader's user only
-    listener.bind(path)
+    # bound and listening under another name, then renamed: a grader that connects between
+    # bind and listen would be refused, as if the factory were dead
+    listener.bind(path + ".new")
     os.umask(old_umask)
     listener.listen(64)
+    os.rename(path + ".new", path)
     warm_up()
     children: set[int] = set()
     try:
