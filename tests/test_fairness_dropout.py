@@ -112,6 +112,7 @@ def test_solution_passes_every_test_over_20_seeds():
     check_passes_over_seeds("dropout")
 
 
+@pytest.mark.tier2
 def test_statistical_tests_never_fail_a_correct_answer_over_200_seeds():
     """The dropout_forward tests check frequencies; their tolerances hold for every seed."""
     import copy

@@ -40,6 +40,7 @@ def test_parallel_grading_gives_the_sequential_grades(tmp_path):
     assert (sequential.root / "grades.csv").read_text() == (parallel.root / "grades.csv").read_text()
 
 
+@pytest.mark.tier2
 def test_regrading_replaces_everything_even_when_the_new_submission_fails(tmp_path):
     course = sub.class_folder(tmp_path / "course", AID, {"ada": sub.solution(AID), "bob": sub.solution(AID)})
     grade_class(course.root, AID, jobs=1, progress=None)
@@ -56,6 +57,7 @@ def test_regrading_replaces_everything_even_when_the_new_submission_fails(tmp_pa
         assert len(gb.find_student("ada").submissions) == 1
 
 
+@pytest.mark.tier2
 def test_command_line_prints_a_line_per_student(tmp_path):
     course = sub.class_folder(tmp_path / "course", AID, {"ada": sub.solution(AID), "bob": sub.NOT_JSON})
     done = subprocess.run([sys.executable, "-m", "regcourse.cli", "autograde", AID, "--jobs", "2", "--quiet"],

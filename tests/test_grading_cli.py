@@ -111,6 +111,7 @@ def test_ungradable_input_exits_2_with_one_line(make, tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("regcourse: cannot grade")
 
 
+@pytest.mark.tier2
 def test_unknown_assignment_option_exits_2(tmp_path):
     notebook = sub.write(sub.solution("warmup"), tmp_path / "warmup.ipynb")
     done = grade(notebook, "--assignment", "l7")
