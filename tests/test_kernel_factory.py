@@ -70,7 +70,8 @@ def run_in_sandbox(code: str, factory_socket: str, sandboxes: Path) -> tuple[str
         km.factory = factory_socket
         client.km = km
         client.execute()
-        facts = {"sandbox": str(sandbox), "user": slot.user.pw_uid if slot.user else os.getuid()}
+        facts = {"sandbox": str(sandbox), "user": slot.user.pw_uid if slot.user else os.getuid(),
+                 "group": slot.user.pw_gid if slot.user else os.getgid()}
     outputs = nb.cells[0].outputs
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, "\n".join(errors[0].traceback)
@@ -118,9 +119,13 @@ def test_a_warm_kernel_computes_bitwise_what_a_cold_kernel_computes(factory, san
     cold_text, cold = run_in_sandbox(FINGERPRINT, "", sandboxes)
     warm_fp, cold_fp = json.loads(warm_text), json.loads(cold_text)
     assert warm_fp["cwd"] == warm["sandbox"] and cold_fp["cwd"] == cold["sandbox"]
-    assert warm_fp["uid"] == warm["user"]
+    # each kernel runs as the user of the slot it got, whichever was free (another test
+    # worker may hold some): the same user and group, relative to that slot
+    for fp, facts in [(warm_fp, warm), (cold_fp, cold)]:
+        assert fp["uid"] == facts["user"] and fp["gid"] == facts["group"], (fp["uid"], fp["gid"], facts)
+        assert set(fp["groups"]) <= {facts["group"]}, fp["groups"]
     for key in cold_fp:
-        if key != "cwd":
+        if key not in ("cwd", "uid", "gid", "groups"):
             assert warm_fp[key] == cold_fp[key], f"{key}: warm {warm_fp[key]} != cold {cold_fp[key]}"
     assert warm_fp["threads"][0] == 1
     if is_root():
