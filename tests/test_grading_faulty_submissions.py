@@ -44,7 +44,7 @@ CATALOGUE = {
     "duplicated-grade-id": (sub.duplicated(sub.solution(AID), "test_l2_grad", relabel="test_l2_penalty"),
                             FULL, "appeared more than once"),
     "edited-test-cells": (sub.tests_replaced(sub.exercise(AID)), 0.0, ""),
-    "endless-loop": (sub.with_function(AID, "shrinkage_factors", LOOP), FULL - 2, "ran longer than its time limit of 2 s"),
+    "endless-loop": (sub.with_function(AID, "shrinkage_factors", LOOP), FULL - 2, "ran longer than its time limit of 10 s"),
     "endless-loop-ignoring-interrupts": (sub.with_function(AID, "l2_grad", DEAF_LOOP), 2.0,
                                          "did not stop when interrupted"),
     "kernel-dies": (sub.with_function(AID, "l2_grad", DIES), 2.0, "kernel died"),

@@ -60,7 +60,7 @@ class SafeExecute(Execute):
     reference_folder = Unicode("", help="the reference run's folder: its times.json and probe-out/").tag(config=True)
     probe_inputs = Unicode("", help="the sandbox's probe-in/, where the probe's call limits go").tag(config=True)
     time_factor = Float(100.0, help="a test cell's limit in multiples of its reference time").tag(config=True)
-    min_seconds = Float(2.0, help="the shortest limit a derived limit can be").tag(config=True)
+    min_seconds = Float(10.0, help="the shortest limit a derived limit can be").tag(config=True)
 
     def _get_timeout(self, cell):
         from .trusted import PROBE_CELL_ID
