@@ -21,6 +21,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Integer, Unicode
 
+from ..kernel_factory import TIMES_FILE
 from ..notebooks import is_test_cell, nbgrader_meta
 
 KERNEL_DIED = "KernelDied"
@@ -57,7 +58,7 @@ class SafeExecute(Execute):
     max_output_bytes = Integer(1 << 20, help="printed output kept per cell, in bytes").tag(config=True)
     probe_timeout = Integer(120, help="seconds for the grader's probe cell, which calls every "
                                       "function in turn, each with the cell timeout").tag(config=True)
-    reference_folder = Unicode("", help="the reference run's folder: its times.json and probe-out/").tag(config=True)
+    reference_folder = Unicode("", help="the reference run's folder, where it writes its times").tag(config=True)
     probe_inputs = Unicode("", help="the sandbox's probe-in/, where the probe's call limits go").tag(config=True)
     time_factor = Float(100.0, help="a test cell's limit in multiples of its reference time").tag(config=True)
     min_seconds = Float(10.0, help="the shortest limit a derived limit can be").tag(config=True)
@@ -79,7 +80,7 @@ class SafeExecute(Execute):
 
     def _reference_times(self) -> dict:
         try:
-            return json.loads((Path(self.reference_folder) / "times.json").read_text())
+            return json.loads((Path(self.reference_folder) / TIMES_FILE).read_text())
         except (OSError, ValueError):
             return {}
 
@@ -106,7 +107,7 @@ class SafeExecute(Execute):
         cells = self._reference_times().get("cells", {})
         tests = {name: derived_limit(seconds, self.time_factor, self.min_seconds, self.timeout)
                  for name, seconds in cells.items() if name.startswith("test_")}
-        functions = [name for name in cells if not name.startswith(("test_", "cell-", PROBE_NAME))]
+        functions = [name for name in cells if not name.startswith(("test_", "cell-")) and name != PROBE_NAME]
         limits = {}
         for function in functions:
             own = [limit for name, limit in tests.items()

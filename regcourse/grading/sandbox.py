@@ -162,7 +162,7 @@ class Slot:
         first fork would fail)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if not any(_uid_is(pid, self.user.pw_uid) for pid in all_pids()):
+            if not any(uid_of(pid) == self.user.pw_uid for pid in all_pids()):
                 return
             time.sleep(0.02)
 
@@ -201,13 +201,6 @@ class Slot:
                 return f"{MARKER}={self.token}".encode() in f.read().split(b"\0")
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             return False
-
-
-def _uid_is(pid: int, uid: int) -> bool:
-    try:
-        return uid_of(pid) == uid
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return False
 
 
 def _is_zombie(pid: int) -> bool:
