@@ -37,3 +37,14 @@ c.GenerateFeedback.preprocessors = [
 from regcourse.grading.feedback import template_dirs  # noqa: E402
 
 c.HTMLExporter.extra_template_basedirs = template_dirs()
+
+# Everything a submission shows is the learner's: its Markdown and its outputs reach the
+# formgrader and the feedback pages, on the hub's origin. Nothing of it may run there:
+# sanitize_html leaves JavaScript and widget outputs out and draws SVG as an image; the
+# course's filters keep text, maths, tables and pictures and drop the rest, in outputs and
+# in Markdown cells, which nbgrader's templates render without asking to sanitize.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {
+    "clean_html": "regcourse.grading.safe_html.clean_html",
+    "markdown2html": "regcourse.grading.safe_html.markdown_html",
+}

@@ -134,6 +134,14 @@ def cmd_hub_grade(args) -> int:
         return _fail(f"{course} must be the caller's own private folder (owner {caller}, mode 0700)")
     if source.stat().st_uid != caller or not source.is_relative_to(course):
         return _fail(f"{source} must be the caller's own, inside {course}")
+    if not args.assignment.replace("_", "").replace("-", "").isalnum():
+        return _fail(f"unknown assignment {args.assignment!r}")
+    # root copies these files: a link could make it read (and report) any file of the machine
+    for top, dirs, files in os.walk(source / args.assignment):
+        for name in ["", *dirs, *files]:
+            path = Path(top) / name
+            if path.is_symlink() or path.lstat().st_uid != caller:
+                return _fail(f"{path} must be the caller's own file, not a link")
     nb = nbformat.reads(sys.stdin.read(), as_version=4)
     with tempfile.TemporaryDirectory(prefix="regcourse-hub-grade-") as work:
         submitted = Path(work) / f"{args.assignment}.ipynb"
@@ -249,8 +257,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--state", type=Path, default=REPO / ".classroom", help="the classroom's folder")
     c.add_argument("--students", type=int, default=2)
     c.add_argument("--port", type=int, default=None, help="the hub's port (default: a free one)")
-    c.add_argument("--authenticator", default="shared-password",
-                   help="shared-password (demo, tests), pam (the machine's accounts), or a class path")
+    c.add_argument("--authenticator", default="passwords",
+                   help="passwords (one of its own for each user, printed once), pam (the machine's accounts), "
+                        "or a class path")
     c.add_argument("--formgrader-tab", action="store_true",
                    help="do not let the formgrader be framed inside JupyterLab (open /user/<instructor>/formgrader "
                         "in a tab of its own)")
@@ -274,8 +283,7 @@ def cmd_classroom(args) -> int:
     if args.wait:
         return hub.serve(args.state, **options)
     state = hub.up(args.state, **options)
-    print(f"{state.url} instructor {state.instructor}, students {' '.join(state.students)}, "
-          f"password {state.password}")
+    print(f"The classroom is at {state.url}\n{hub.sign_in_lines(state)}")
     return 0
 
 

@@ -23,10 +23,16 @@ For a real class, serve each user from their own subdomain (``JupyterHub.subdoma
 or drop that header (``--formgrader-tab``): the formgrader's panel in JupyterLab then stays
 blank, and the instructor opens ``/user/<instructor>/formgrader`` in a tab of its own.
 
-Authentication. The demo and the tests use JupyterHub's shared-password authenticator
-(one password for every user, printed by ``up``). A real class sets
-``--authenticator pam`` (the machine's accounts and passwords) or an OAuth authenticator
-(for example ``oauthenticator.GitHubOAuthenticator``, installed beside the hub).
+Authentication. By default each user gets a password of their own, printed once by
+``up``; the hub keeps only their salted hashes (:mod:`regcourse.hub_passwords`). A real
+class may instead set ``--authenticator pam`` (the machine's accounts and passwords) or an
+OAuth authenticator (for example ``oauthenticator.GitHubOAuthenticator``, installed beside
+the hub).
+
+Secrets. Everything only the hub may read (this state, its configuration with the
+gradebook's address and password, its database and cookie secret, the password hashes,
+its log) lives in ``<folder>/state``, root's and 0700, its files 0600. The rest of the
+folder must be reachable by the users: their homes, the exchange, PostgreSQL's data.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -64,10 +71,10 @@ class State:
     folder: str
     tag: str
     url: str = ""
-    password: str = ""
     instructor: str = ""
     students: list[str] = field(default_factory=list)
     users: list[str] = field(default_factory=list)       # created, in order
+    passwords: dict[str, str] = field(default_factory=dict, repr=False)   # printed once, never saved
     hub_pid: int = 0
     ports: list[int] = field(default_factory=list)
     host_record: str = ""
@@ -76,16 +83,33 @@ class State:
     postgres: str = ""        # the data folder of the classroom's own PostgreSQL server
 
     @property
+    def private(self) -> Path:
+        """The folder of what only root reads (see the module)."""
+        return Path(self.folder) / "state"
+
+    @property
     def path(self) -> Path:
-        return Path(self.folder) / "classroom.json"
+        return self.private / "classroom.json"
 
     def save(self) -> None:
-        self.path.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        saved = {k: v for k, v in asdict(self).items() if k != "passwords"}
+        _write_private(self.path, json.dumps(saved, indent=1) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> "State | None":
-        path = Path(folder) / "classroom.json"
+        path = Path(folder) / "state" / "classroom.json"
         return cls(**json.loads(path.read_text())) if path.exists() else None
+
+
+def _write_private(path: Path, text: str) -> None:
+    """``text`` into ``path`` (0600), replaced whole, never through a link."""
+    draft = path.with_name(f".{path.name}.new")
+    if os.path.lexists(draft):
+        os.unlink(draft)
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(draft, path)
 
 
 def free_ports(n: int) -> list[int]:
@@ -166,6 +190,8 @@ def _course_folder(home: Path, user: str, exchange: Path, db_url: str, assignmen
 
 
 PG_BIN = Path("/usr/lib/postgresql")
+SUDOERS = Path("/etc/sudoers.d")
+PASSWORDS = "passwords.json"
 
 
 def _pg_tool(name: str) -> Path:
@@ -189,8 +215,8 @@ def _start_postgres(state: State, say) -> str:
     state.ports.append(port)
     state.save()
     secret = Path(state.folder) / "postgres.pw"     # initdb reads the superuser's password from a file
-    secret.write_text(password + "\n")
-    secret.chmod(0o600)
+    with os.fdopen(os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w") as f:
+        f.write(password + "\n")
     shutil.chown(secret, "postgres", "postgres")
     try:
         _run(_pg_tool("initdb"), "-D", data, "-A", "scram-sha-256", f"--pwfile={secret}", "-U", "postgres",
@@ -222,14 +248,22 @@ def _sudo_rule(state: State, say) -> str:
     if not sudo or not visudo:
         say("regcourse classroom: sudo is not installed: autograde will run kernels as the instructor")
         return ""
-    rule = Path(f"/etc/sudoers.d/regcourse-classroom-{state.tag}")
-    rule.write_text(f"# written by regcourse classroom up; removed by regcourse classroom down\n"
+    rule = SUDOERS / f"regcourse-classroom-{state.tag}"
+    # written under a name sudo ignores (it skips names with a dot), checked, then moved
+    # into place: sudo never reads a rule visudo has not accepted
+    fd, draft = tempfile.mkstemp(prefix=".regcourse-", dir=SUDOERS)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(f"# written by regcourse classroom up; removed by regcourse classroom down\n"
                     f"{state.instructor} ALL=(root) NOPASSWD: {VENV / 'bin' / 'regcourse'} hub-grade *\n")
-    rule.chmod(0o440)
-    checked = subprocess.run([visudo, "-cf", str(rule)], capture_output=True, text=True)
-    if checked.returncode != 0:
-        rule.unlink()
-        raise RuntimeError(f"visudo rejected the classroom's sudo rule: {checked.stdout}{checked.stderr}")
+        os.chmod(draft, 0o440)
+        checked = subprocess.run([visudo, "-cf", draft], capture_output=True, text=True)
+        if checked.returncode != 0:
+            raise RuntimeError(f"visudo rejected the classroom's sudo rule: {checked.stdout}{checked.stderr}")
+        os.rename(draft, rule)
+    finally:
+        if os.path.lexists(draft):
+            os.unlink(draft)
     say(f"regcourse classroom: {rule}: {state.instructor} may run `regcourse hub-grade` as root")
     return str(rule)
 
@@ -245,10 +279,10 @@ def _hub_config(state: State, ports: list[int], authenticator: str) -> str:
         f"c.JupyterHub.hub_port = {hub_port}",
         f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{api_port}'",
         f"c.ConfigurableHTTPProxy.command = [{str(CHP)!r}]",
-        f"c.JupyterHub.db_url = 'sqlite:///{state.folder}/jupyterhub.sqlite'",
-        f"c.JupyterHub.cookie_secret_file = '{state.folder}/jupyterhub_cookie_secret'",
-        f"c.JupyterHub.pid_file = '{state.folder}/jupyterhub.pid'",
-        f"c.ConfigurableHTTPProxy.pid_file = '{state.folder}/proxy.pid'",
+        f"c.JupyterHub.db_url = 'sqlite:///{state.private}/jupyterhub.sqlite'",
+        f"c.JupyterHub.cookie_secret_file = '{state.private}/jupyterhub_cookie_secret'",
+        f"c.JupyterHub.pid_file = '{state.private}/jupyterhub.pid'",
+        f"c.ConfigurableHTTPProxy.pid_file = '{state.private}/proxy.pid'",
         "c.JupyterHub.cleanup_servers = True",
         "c.JupyterHub.cleanup_proxy = True",
         "c.JupyterHub.spawner_class = 'localprocess'",
@@ -259,9 +293,9 @@ def _hub_config(state: State, ports: list[int], authenticator: str) -> str:
         "c.Spawner.start_timeout = 90",
         f"c.Authenticator.allowed_users = {set(users)!r}",
     ]
-    if authenticator == "shared-password":   # the demo's and the tests' one password
-        lines += ["c.JupyterHub.authenticator_class = 'shared-password'",
-                  f"c.SharedPasswordAuthenticator.user_password = {state.password!r}"]
+    if authenticator == "passwords":   # a password of its own for each user
+        lines += ["c.JupyterHub.authenticator_class = 'regcourse.hub_passwords.ClassroomAuthenticator'",
+                  f"c.ClassroomAuthenticator.password_file = '{state.private / PASSWORDS}'"]
     else:
         lines.append(f"c.JupyterHub.authenticator_class = {authenticator!r}")
     return "\n".join(lines) + "\n"
@@ -279,7 +313,7 @@ def _wait_for(url: str, seconds: float) -> None:
 
 
 def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str = "sqlite",
-       authenticator: str = "shared-password", formgrader_tab: bool = False, assignments: list[str] | None = None,
+       authenticator: str = "passwords", formgrader_tab: bool = False, assignments: list[str] | None = None,
        source: Path = REPO / "solutions", say=print) -> State:
     """Bring a classroom up in ``folder``; on any failure, undo what was done and raise."""
     from .grading import host
@@ -295,20 +329,24 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str
     if closed:
         raise SystemExit(f"the users' servers could not reach {folder}: {closed[0]} is closed to other users")
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o755)
+    info = os.lstat(folder)
+    if info.st_uid != 0 or os.path.islink(folder):
+        raise SystemExit(f"{folder} must be root's own folder (another user could move what the classroom keeps there)")
+    folder.chmod(0o755)   # the users reach their homes and the exchange through it
     tag = secrets.token_hex(2)
     missing = [aid for aid in assignments or ASSIGNMENTS if not (Path(source) / aid / f"{aid}.ipynb").exists()]
     if missing:
         raise SystemExit(f"{source} has no source notebook for {', '.join(missing)}")
     if db not in ("sqlite", "postgresql"):
         raise SystemExit(f"--db is sqlite or postgresql, not {db!r}")
-    state = State(str(folder), tag, password=secrets.token_urlsafe(9))
+    state = State(str(folder), tag)
     state.instructor = f"rc-{tag}-teach"
     state.students = [f"rc-{tag}-s{k}" for k in range(1, students + 1)]
+    host.private_folder(state.private)
     state.save()
     try:
         start = time.monotonic()
-        record = folder / "host-changes.json"
+        record = state.private / "host-changes.json"
         state.host_record = str(record)
         state.save()
         for line in host.setup(protect=[REPO / "solutions", REPO / ".git"], reachable=host.python_folders(),
@@ -334,12 +372,19 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str
                        assignments or ASSIGNMENTS, Path(source))
         state.sudo_rule = _sudo_rule(state, say)
         state.save()
+        if authenticator == "passwords":
+            from . import hub_passwords
+
+            state.passwords = {user: secrets.token_urlsafe(12) for user in [state.instructor, *state.students]}
+            hub_passwords.write(state.private / PASSWORDS, state.passwords)
         ports = port and [port, *free_ports(2)] or free_ports(3)
         state.ports = ports + state.ports      # the hub's, then PostgreSQL's
         state.url = f"http://127.0.0.1:{ports[0]}/"
-        (folder / "jupyterhub_config.py").write_text(_hub_config(state, ports, authenticator))
-        log = open(folder / "hub.log", "ab")
-        hub = subprocess.Popen([VENV / "bin" / "jupyterhub", "-f", folder / "jupyterhub_config.py"], cwd=folder,
+        config = state.private / "jupyterhub_config.py"
+        _write_private(config, _hub_config(state, ports, authenticator))
+        log = os.fdopen(os.open(state.private / "hub.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
+                                0o600), "ab")
+        hub = subprocess.Popen([VENV / "bin" / "jupyterhub", "-f", config], cwd=state.private,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                env={**os.environ, "PATH": f"{VENV / 'bin'}:{os.environ.get('PATH', '')}"})
         state.hub_pid = hub.pid
@@ -421,6 +466,17 @@ def _remove_user(user: str, say, seconds: float = 30) -> None:
     subprocess.run(["groupdel", user], capture_output=True)
 
 
+def sign_in_lines(state: State) -> str:
+    """Who signs in, with which password: said once, when the classroom comes up (only
+    hashes are kept)."""
+    lines = []
+    for user in [state.instructor, *state.students]:
+        role = "instructor" if user == state.instructor else "student"
+        password = state.passwords.get(user, "(the authenticator's own)")
+        lines.append(f"  {role:<10} {user:<16} password {password}")
+    return "\n".join(lines)
+
+
 def serve(folder: Path = STATE, **options) -> int:
     """``make classroom``: bring it up, print how to log in, wait; Ctrl-C takes it down."""
     # Ctrl-C (and a plain `kill`) take it down, even when whatever started this process
@@ -429,10 +485,7 @@ def serve(folder: Path = STATE, **options) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     state = up(folder, **options)
-    print(f"\nThe classroom is at {state.url}\n"
-          f"  instructor: {state.instructor}\n"
-          f"  students:   {', '.join(state.students)}\n"
-          f"  password (every user, shared-password authenticator): {state.password}\n"
+    print(f"\nThe classroom is at {state.url}\n{sign_in_lines(state)}\n"
           "Ctrl-C (or `make classroom-down` from another terminal) stops it and removes its users.\n",
           flush=True)
     try:

@@ -185,18 +185,24 @@ def _child(argv: list[str], env: dict[str, str]) -> None:
 
 
 def _run_trusted(request: dict) -> None:
-    """In the forked child: run the grader's own code (a reference run), as the grader."""
+    """In the forked child: run the course's reference code, as the user the task names
+    (as root: a sandbox user, never root itself), else as the grader."""
     with open(request["run"]) as f:
         task = json.load(f)
     env = task["env"]
     _own_session()
-    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     null = os.open(os.devnull, os.O_RDWR)
     for fd, target in ((0, null), (1, null), (2, log)):
         os.dup2(target, fd)
     os.environ.clear()
     os.environ.update(env)
     os.chdir(request["folder"])
+    if task.get("user"):
+        import pwd
+
+        sandbox_launch.drop_to(pwd.getpwnam(task["user"]))
+        set_dumpable()   # its /proc files owned by that user, as a process it had started
     _fresh_random_state()
     run_timed(task["sources"], Path(request["folder"]) / TIMES_FILE)
     Path(request["done"]).touch()
@@ -360,20 +366,36 @@ def request(path: str, message: dict, timeout: float = 90.0) -> tuple[dict, list
     return json.loads(data or b"{}"), fds
 
 
-class TrustedRun:
-    """The grader's own code (a reference run) forked from the factory, as the grader's
-    user. Looks enough like :class:`subprocess.Popen` for the grader: ``communicate``,
-    ``returncode``, ``kill``, ``wait``."""
+def write_task(folder: Path, sources: list[tuple[str, str, bool]], env: dict[str, str], user: str = "") -> Path:
+    """The code, environment and user of a reference run, in a file only root (or the
+    grader) reads: what the factory itself holds, every later kernel would inherit."""
+    task = Path(folder) / "run.json"
+    fd = os.open(task, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"sources": sources, "env": env, "user": user}, f)
+    return task
 
-    def __init__(self, factory: str, sources: list[tuple[str, str, bool]], folder: Path, env: dict[str, str]):
+
+def read_private(path: Path, limit: int = 1 << 20) -> bytes:
+    """The first ``limit`` bytes of ``path``, never through a link: the folders of a
+    reference run belong to the user it ran as, who may have replaced a file by a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return b""
+    with os.fdopen(fd, "rb") as f:
+        return f.read(limit)
+
+
+class TrustedRun:
+    """A reference run forked from the factory (see :func:`_run_trusted`). Looks enough
+    like :class:`subprocess.Popen` for the grader: ``communicate``, ``returncode``,
+    ``kill``, ``wait``."""
+
+    def __init__(self, factory: str, task: Path, folder: Path):
         self.folder = Path(folder)
         self.log = self.folder / "run.log"
         self.done = self.folder / "run.ok"
-        # The code and the environment go through a private file that only the child reads:
-        # what the factory itself holds, every later kernel inherits.
-        task = self.folder / "run.json"
-        task.touch(mode=0o600)
-        task.write_text(json.dumps({"sources": sources, "env": env}))
         answer, fds = request(factory, {"run": str(task), "folder": str(folder),
                                         "log": str(self.log), "done": str(self.done)})
         if "pid" not in answer or len(fds) != 1:
@@ -392,7 +414,7 @@ class TrustedRun:
 
     def communicate(self) -> tuple[bytes, bytes]:
         self.wait()
-        return b"", self.log.read_bytes() if self.log.exists() else b"the run died without a word"
+        return b"", read_private(self.log) or b"the run died without a word"
 
     def kill(self) -> None:
         if self.returncode is None:

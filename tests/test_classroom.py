@@ -6,7 +6,7 @@ on a PostgreSQL server it starts (Debian's postgresql, run by its postgres user)
 two graders write at once (from the command line).
 
 What it changes on the machine, and undoes at the end of each run whatever happens:
-Unix users rc-<tag>-teach, rc-<tag>-s1, rc-<tag>-s2 (homes in a folder of /tmp), a sudo
+Unix users rc-<tag>-teach, rc-<tag>-s1..s3 (homes in a folder of /tmp), a sudo
 rule for the instructor (/etc/sudoers.d/regcourse-classroom-<tag>), the processes of the
 hub, its proxy, the users' servers and PostgreSQL, and free ports on 127.0.0.1. The last
 test checks that users, processes, ports and the sudo rule are as they were.
@@ -125,7 +125,7 @@ def classroom(machine_before):
     nb = nbformat.read(str(private / "l2" / "l2.ipynb"), as_version=4)
     nb.cells[0].source += f"\n\n{PRIVATE_MARK}"
     nbformat.write(nb, str(private / "l2" / "l2.ipynb"))
-    state = hub.up(folder, students=2, assignments=["l2"], source=private, say=lambda line: None)
+    state = hub.up(folder, students=3, assignments=["l2"], source=private, say=lambda line: None)
     shutil.rmtree(private)
     state.started_in = time.monotonic() - start
     yield state
@@ -137,7 +137,7 @@ def _login(browser, state, user: str):
     page.set_default_timeout(60_000)
     page.goto(state.url + "hub/login")
     page.fill("#username_input", user)
-    page.fill("#password_input", state.password)
+    page.fill("#password_input", state.passwords[user])
     start = time.monotonic()
     page.click("#login_submit")
     page.wait_for_selector("#jp-main-dock-panel", timeout=120_000)
@@ -236,6 +236,51 @@ def test_a_second_student_submits_a_hostile_notebook(classroom):
     _as(student, home, hub.VENV / "bin" / "nbgrader", "submit", "l2", cwd=home)
 
 
+# A third student's submission carries script everywhere a student's words or outputs reach
+# the instructor's pages (issue 24): each payload logs its name to the console if it runs.
+XSS = "XSS-RAN"
+WORDS = "SHRINKAGE-ANSWER each direction shrinks by the factor"
+MATHS = r"\frac{\sigma_i}{\sigma_i + \lambda}"
+WRITTEN_PAYLOAD = (f"{WORDS} ${MATHS}$.\n\n"
+                   f"<script>console.log('{XSS} markdown script')</script>\n"
+                   f"<img src=x onerror=\"console.log('{XSS} markdown img')\">\n"
+                   f"<svg onload=\"console.log('{XSS} markdown svg')\"></svg>\n"
+                   f"<iframe srcdoc=\"<script>parent.console.log('{XSS} markdown iframe')</script>\"></iframe>\n")
+OUTPUT_PAYLOAD = f"""from IPython.display import HTML, SVG, Javascript, display
+display(HTML("<b>HTML-OUTPUT-KEPT</b><table><tr><td>cell</td></tr></table>"
+             "<script>console.log('{XSS} html script')</script><img src=x onerror=\\"console.log('{XSS} html img')\\">"))
+display(SVG("<svg xmlns='http://www.w3.org/2000/svg' width='20' height='20' onload=\\"console.log('{XSS} svg')\\">"
+            "<script>console.log('{XSS} svg script')</script><circle cx='10' cy='10' r='8'/></svg>"))
+display(Javascript("console.log('{XSS} javascript')"))
+"""
+
+
+def _reads_the_classroom(state) -> str:
+    """A cell that tries to read what only the hub and the instructor may read."""
+    paths = [f"{state.folder}/state/classroom.json", f"{state.folder}/state/jupyterhub_config.py",
+             f"{state.folder}/state/{hub.PASSWORDS}", f"{state.folder}/state/jupyterhub_cookie_secret",
+             f"{state.folder}/home/{state.instructor}/course/nbgrader_config.py"]
+    return ("for path in %r:\n"
+            "    try:\n"
+            "        print('READ', path, open(path).read()[:80])\n"
+            "    except OSError as error:\n"
+            "        print('DENIED', path, type(error).__name__)\n" % (paths,))
+
+
+def test_a_third_student_submits_script_in_answers_and_outputs(classroom):
+    student = classroom.students[2]
+    home = Path(classroom.folder) / "home" / student
+    _as(student, home, hub.VENV / "bin" / "nbgrader", "fetch_assignment", "l2", cwd=home)
+    nb = sub_solution("l2")
+    written = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "question_shrinkage")
+    written.source = WRITTEN_PAYLOAD
+    nb.cells.insert(2, nbformat.v4.new_code_cell(OUTPUT_PAYLOAD))
+    nb.cells.insert(3, nbformat.v4.new_code_cell(_reads_the_classroom(classroom)))
+    nbformat.write(nb, str(home / "l2" / "l2.ipynb"))
+    shutil.chown(home / "l2" / "l2.ipynb", student, student)
+    _as(student, home, hub.VENV / "bin" / "nbgrader", "submit", "l2", cwd=home)
+
+
 def _close_modal(frame, name: str) -> str:
     modal = frame.locator(f"#{name}")
     modal.wait_for(timeout=240_000)
@@ -316,6 +361,57 @@ def test_the_instructor_collects_from_the_formgrader(classroom, browser):
         page.close()
 
 
+def test_no_script_of_a_student_runs_on_the_instructors_pages(classroom, browser):
+    """The third student's submission, autograded and given feedback above, opened as the
+    instructor would open it: no payload runs, and the student's words, maths and outputs
+    are still there to grade. The grading kernel could not read the classroom's secrets."""
+    student = classroom.students[2]
+    course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
+    graded = nbformat.read(str(course.autograded_path(student, "l2")), as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert printed.count("DENIED ") == 5 and "READ " not in printed, printed
+    with course.gradebook() as gb:
+        submission = gb.find_submission_notebook("l2", "l2", student).id
+    messages = []
+    page, _ = _login(browser, classroom, classroom.instructor)
+    page.on("console", lambda message: messages.append(message.text))
+    try:
+        page.evaluate("console.log('console-control')")   # the listener hears the page
+        url = f"{classroom.url}user/{classroom.instructor}/formgrader/submissions/{submission}/"
+        # inside JupyterLab's formgrader panel, as the instructor grades
+        page.wait_for_selector("#jp-main-dock-panel")
+        _nbgrader_menu(page)
+        page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-formgrader"]').click()
+        page.wait_for_selector("#formgrader iframe")
+        page.evaluate("url => { document.querySelector('#formgrader iframe').src = url }", url)
+        inner = page.frame_locator("#formgrader iframe").locator("body")
+        inner.get_by_text("HTML-OUTPUT-KEPT").wait_for()
+        framed = inner.inner_text()
+        _shot(page, "11-instructor-formgrader-hostile-in-lab")
+        # the same page on its own
+        page.goto(url, wait_until="networkidle")
+        alone = page.locator("body").inner_text()
+        _shot(page, "12-instructor-formgrader-hostile")
+        # the feedback generated for the student (through the files handler, and the file itself)
+        feedback = course.root / "feedback" / student / "l2"
+        (page_file,) = feedback.glob("*/l2.html") or feedback.glob("l2.html")
+        page.goto(f"{classroom.url}user/{classroom.instructor}/files/"
+                  f"{page_file.relative_to(course.root.parent).as_posix()}", wait_until="networkidle")
+        shown = page.locator("body").inner_text()
+        page.wait_for_timeout(1000)   # anything deferred (onload, onerror) has run by now
+    finally:
+        page.close()
+    assert "console-control" in messages, messages
+    ran = [m for m in messages if XSS in m]
+    assert not ran, f"a student's script ran on the instructor's pages: {ran}"
+    for text in (framed, alone):
+        assert WORDS in text and MATHS in text and "HTML-OUTPUT-KEPT" in text, text[:2000]
+    assert WORDS in shown and "HTML-OUTPUT-KEPT" in shown, shown[:2000]
+    written = page_file.read_text()
+    assert "<script" not in written, "the feedback page needs no script; it has one"
+    assert "<math" in written, "the written answer's equation is not drawn on the feedback page"
+
+
 def test_the_student_reads_the_feedback(classroom, browser):
     student = classroom.students[0]
     page, _ = _login(browser, classroom, student)
@@ -344,7 +440,7 @@ def test_the_student_reads_the_feedback(classroom, browser):
 def test_the_gradebook_holds_the_course_grades(classroom, browser):
     """(After the browser flow above: it skips with the browser, for the same reason.)"""
     course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
-    honest, hostile = classroom.students
+    honest, hostile, _ = classroom.students
     with course.gradebook() as gb:
         partial = gb.find_submission_notebook("l2", "l2", honest)
         attack = gb.find_submission_notebook("l2", "l2", hostile)
@@ -362,7 +458,7 @@ def test_the_gradebook_holds_the_course_grades(classroom, browser):
 def test_down_leaves_the_machine_as_it_was(classroom, machine_before, browser):
     """(The users' servers run once they signed in, in the browser flow above.)"""
     uids = uids_of([classroom.instructor, *classroom.students])
-    assert len(uids) == 3 and processes_of(uids), "the classroom's servers should be running before down"
+    assert len(uids) == 4 and processes_of(uids), "the classroom's servers should be running before down"
     assert hub.down(classroom.folder, say=lambda line: None) is True
     assert hub.down(classroom.folder, say=lambda line: None) is False    # idempotent
     assert machine_users() == machine_before["users"]

@@ -21,7 +21,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Integer, Unicode
 
-from ..kernel_factory import TIMES_FILE
+from ..kernel_factory import TIMES_FILE, read_private
 from ..notebooks import is_test_cell, nbgrader_meta
 
 KERNEL_DIED = "KernelDied"
@@ -80,7 +80,7 @@ class SafeExecute(Execute):
 
     def _reference_times(self) -> dict:
         try:
-            return json.loads((Path(self.reference_folder) / TIMES_FILE).read_text())
+            return json.loads(read_private(Path(self.reference_folder) / TIMES_FILE))
         except (OSError, ValueError):
             return {}
 

@@ -34,6 +34,7 @@ from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
 from .feedback import add_rubrics
 from .report import FAILED, PENDING, PENDING_MESSAGE, REVIEW, TAMPERING, Item, Result, one_line
+from .host import is_root
 from .sandbox import Limits, Slot, check_user_can_run_python, require_private
 
 # nbgrader's autograde steps, with the course's execution step and error cap.
@@ -68,6 +69,56 @@ class Run:
         return self.course.autograded_path(self.student, self.assignment)
 
 
+
+@dataclass
+class Reference:
+    """One assignment's reference run: its folder, the probe's inputs, the running process
+    (None once finished) and, as root, the sandbox slot whose user it runs as."""
+
+    folder: Path
+    inputs: dict
+    process: object
+    slot: Slot | None = None
+
+    def finish(self) -> None:
+        """Once the run has ended: as root, stop whatever it left running, take its folder
+        back from its user (who could otherwise read it when a submission is graded in the
+        same slot) and free the slot."""
+        if self.slot is None:
+            return
+        self.slot.kill_processes()
+        self.slot.remove_leftovers()
+        try:
+            reclaim(self.folder)
+        finally:
+            self.slot.release()
+            self.slot = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+        self.finish()
+
+
+def reclaim(folder: Path) -> None:
+    """Make every file under ``folder`` root's and private, refusing links: the grader
+    reads these files as root, and a link could lead it anywhere."""
+    links = []
+    for top, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(top, name)
+            if os.path.islink(path):
+                links.append(os.path.relpath(path, folder))
+            else:
+                os.lchown(path, 0, 0)
+    os.lchown(folder, 0, 0)
+    os.chmod(folder, 0o700)
+    if links:
+        raise RuntimeError(f"the reference run left links in its folder ({', '.join(links[:3])}); "
+                           "its outputs are not read")
+
+
 class Grader:
     """Grades submissions against the source notebooks in ``source``."""
 
@@ -98,7 +149,7 @@ class Grader:
         # Fresh inputs for the trusted checks, from a seed no submission can know (tests
         # fix it to grade the same submissions twice on the same inputs).
         self._seed = secrets.randbits(63) if seed is None else seed
-        self._references: dict[str, tuple[Path, dict, subprocess.Popen | None]] = {}
+        self._references: dict[str, Reference] = {}
         self._runs = 0
         # Warm kernels (regcourse.kernel_factory): one factory per grading process, started
         # on first use, or at once by start_factory(); its imports overlap the rest.
@@ -221,10 +272,8 @@ class Grader:
         """Remove everything the grader created (its work folder and the sandboxes)."""
         if self._factory is not None and self._factory.owner == os.getpid():
             self._factory.stop()
-        for _, _, process in self._references.values():
-            if process is not None:
-                process.kill()
-                process.wait()
+        for reference in self._references.values():
+            reference.stop()
         shutil.rmtree(self.sandboxes, ignore_errors=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -245,24 +294,30 @@ class Grader:
             inputs = spec(assignment).make_inputs(rng)
             # one reference run per grading process (class grading forks workers after
             # this grader was made, and each starts its own): each in a folder of its own
-            folder = self.workdir / "reference" / f"{assignment}-{os.getpid()}"
+            # beside the kernels' folders (which their users can reach); as root, the solution
+            # code runs as a sandbox user of its own, never as root
+            folder = self.sandboxes / f"reference-{assignment}-{os.getpid()}"
+            slot = Slot.acquire() if is_root() else None
+            if slot is not None:
+                slot.prepare_folder(folder)
             trusted.write_inputs(inputs, folder / trusted.IN_DIR)
-            folder.parent.chmod(0o700)
             source = self.template.root / self.template.source_directory / assignment / f"{assignment}.ipynb"
-            self._references[assignment] = (folder, inputs, trusted.reference_outputs(
-                source, assignment, folder, self.start_factory()))
-        return self._references[assignment][1]
+            process = trusted.reference_outputs(source, assignment, folder, self.start_factory(),
+                                                slot.user if slot else None)
+            self._references[assignment] = Reference(folder, inputs, process, slot)
+        return self._references[assignment].inputs
 
     def _reference(self, assignment: str) -> Path:
         """The folder of ``assignment``'s reference outputs, once its run has finished."""
-        folder, inputs, process = self._references[assignment]
-        if process is not None:
-            _, err = process.communicate()
-            if process.returncode != 0:
+        reference = self._references[assignment]
+        if reference.process is not None:
+            _, err = reference.process.communicate()
+            reference.finish()
+            if reference.process.returncode != 0:
                 raise RuntimeError(f"the reference solutions of {assignment} failed the trusted probe:\n"
                                    f"{err.decode(errors='replace')[-2000:]}")
-            self._references[assignment] = (folder, inputs, None)
-        return folder / trusted.OUT_DIR
+            reference.process = None
+        return reference.folder / trusted.OUT_DIR
 
     def _judge(self, result: Result, failed: dict, evidence: list[str], broken: bool) -> None:
         """Combine nbgrader's scores with the trusted verdicts, and call each case what it is.
@@ -306,8 +361,7 @@ class Grader:
         reference outputs: a kernel that can write outside its sandbox (grading without
         root) must not change them."""
         state = {}
-        tops = [self.template.root] + [folder for folder, _, process in self._references.values()
-                                       if process is None]
+        tops = [self.template.root] + [r.folder for r in self._references.values() if r.process is None]
         for top in tops:
             for path in sorted(Path(top).rglob("*")):
                 try:
@@ -334,7 +388,7 @@ class Grader:
             "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
                             "probe_timeout": 8 * self.limits.cell_seconds,
                             # test cells and probe calls: limits from the reference run's times
-                            "reference_folder": str(self._references[assignment][0]),
+                            "reference_folder": str(self._references[assignment].folder),
                             "probe_inputs": str(sandbox / trusted.IN_DIR),
                             "time_factor": self.limits.time_factor, "min_seconds": self.limits.min_seconds,
                             # every output is in by then, and the slot's processes are killed next

@@ -24,6 +24,7 @@ import json
 import os
 import pwd
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,21 @@ STATE_FILE = Path(os.environ.get("REGCOURSE_SANDBOX_STATE", "/var/lib/regcourse/
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder``, created 0700 if missing; refused unless it is a folder (not a link) of
+    this user's that no one else can write or read."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{folder} must be a folder of your own that only you can use (mode 0700, not a "
+                           "link); another user may have made it: remove it and grade again")
+    return folder
 
 
 # -- the record of changes ----------------------------------------------------------------

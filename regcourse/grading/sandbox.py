@@ -45,12 +45,24 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode, default
 
 from ..sandbox_launch import KEPT_ENV, MARKER, ONE_THREAD, all_pids, drop_to, uid_of
-from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, python_folders
+from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, private_folder, python_folders
 
-# The slots' locks: one pool per machine for root's sandbox users; a grader without root
-# (an instructor on a hub, say) has its own, which root's files would otherwise block.
-LOCK_DIR = Path(os.environ.get("REGCOURSE_LOCK_DIR", "/tmp/regcourse-sandbox-locks"
-                               + ("" if os.geteuid() == 0 else f"-{os.geteuid()}")))
+
+
+def _lock_dir() -> Path:
+    """Where the slots' locks live: one pool per machine for root's sandbox users, in a
+    folder of root's that no other user can create first (never in /tmp, where another user
+    could plant the folder or a link in it); a grader without root (an instructor on a hub,
+    say) has a private pool of its own."""
+    if os.environ.get("REGCOURSE_LOCK_DIR"):
+        return Path(os.environ["REGCOURSE_LOCK_DIR"])
+    if os.geteuid() == 0:
+        return Path("/run/regcourse")
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    return Path(runtime) / "regcourse" if runtime else Path.home() / ".cache" / "regcourse" / "locks"
+
+
+LOCK_DIR = _lock_dir()
 # Folders every user may write: what a sandbox user leaves there is removed after each grading.
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
 
@@ -82,11 +94,11 @@ class Slot:
 
     @classmethod
     def acquire(cls, timeout: float = 600.0) -> "Slot":
-        LOCK_DIR.mkdir(parents=True, exist_ok=True, mode=0o755)
+        private_folder(LOCK_DIR)
         deadline = time.monotonic() + timeout
         while True:
             for index in range(POOL_SIZE):
-                handle = open(LOCK_DIR / f"slot-{index}.lock", "a+")
+                handle = open_private(LOCK_DIR / f"slot-{index}.lock")
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -203,6 +215,12 @@ class Slot:
             return False
 
 
+def open_private(path: Path):
+    """A lock file in a private folder, opened without following a link."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    return os.fdopen(fd, "r+")
+
+
 def _is_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -219,7 +237,7 @@ def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executa
     interpreter and to this package searchable (o+x), without making them readable.
     """
     probe = [python, "-c", "import numpy, torch, ipykernel, regcourse"]
-    result = subprocess.run(probe, capture_output=True, text=True, cwd="/", env=_sandbox_env("/tmp", ""),
+    result = subprocess.run(probe, capture_output=True, text=True, cwd="/", env=sandbox_env("/tmp", ""),
                             preexec_fn=functools.partial(drop_to, user), timeout=120)
     if result.returncode != 0:
         blocked = [str(p) for p in _ancestors_needing_search()]
@@ -256,7 +274,7 @@ def require_private(*paths: Path) -> None:
             "grades): make them private first, for example `chmod o-rwx " + " ".join(open_paths) + "`")
 
 
-def _sandbox_env(folder: str, token: str) -> dict[str, str]:
+def sandbox_env(folder: str, token: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(HOME=folder, TMPDIR=folder, MPLCONFIGDIR=folder, IPYTHONDIR=str(Path(folder) / ".ipython"),
                JUPYTER_RUNTIME_DIR=folder, PYTHONNOUSERSITE="1", MPLBACKEND="Agg", **ONE_THREAD)
@@ -302,7 +320,7 @@ class SandboxKernelManager(AsyncKernelManager):
             if len(self.ip) > 90:   # a socket's path must fit in 108 bytes, with "-<port>" added
                 raise RuntimeError(f"the sandbox folder's path is too long for IPC sockets: {self.sandbox_dir}")
         kw["cwd"] = self.sandbox_dir
-        kw["env"] = _sandbox_env(self.sandbox_dir, self.sandbox_token)
+        kw["env"] = sandbox_env(self.sandbox_dir, self.sandbox_token)
         if self.factory and self.provisioner is None:
             from .factory import ForkedProvisioner
 

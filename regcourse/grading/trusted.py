@@ -389,24 +389,33 @@ def write_inputs(inputs: dict[str, np.ndarray], folder: Path, call_seconds: floa
         f.chmod(0o644)
 
 
-def reference_outputs(source_notebook: Path, assignment: str, folder: Path, factory: str = ""):
+def reference_outputs(source_notebook: Path, assignment: str, folder: Path, factory: str = "", user=None):
     """Start the reference run (solution code + probe) in ``folder``; returns the process
     (forked from the warm kernel ``factory`` when one is given and answers).
 
     ``folder`` holds ``probe-in/``; the reference outputs land in ``folder/probe-out``.
+    The grader reads the notebook; the code runs as ``user`` (a ``pwd`` entry) when one is
+    given: as root the grader gives it a sandbox user of its own, so that a solution cell
+    never runs as root (an instructor who edits one gets no more than a sandbox).
     """
-    from ..kernel_factory import TrustedRun
-    from .sandbox import ONE_THREAD
+    import functools
 
-    env = {**os.environ, "MPLBACKEND": "Agg", **ONE_THREAD}
+    from ..kernel_factory import TrustedRun, write_task
+    from ..sandbox_launch import drop_to
+    from .sandbox import ONE_THREAD, sandbox_env
+
+    env = sandbox_env(str(folder), "") if user else dict(os.environ)
+    env.update({"MPLBACKEND": "Agg", **ONE_THREAD})
+    task = write_task(folder, reference_sources(source_notebook, assignment), env, user.pw_name if user else "")
     if factory:
         try:
-            return TrustedRun(factory, reference_sources(source_notebook, assignment), folder, env)
+            return TrustedRun(factory, task, folder)
         except OSError:
             pass   # the factory is gone: start the run cold
-    return subprocess.Popen([sys.executable, "-m", "regcourse.grading.trusted", str(source_notebook),
-                             assignment, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=folder, env=env)
+    with open(task, "rb") as stdin:   # opened by the grader: the run's user cannot read the file
+        return subprocess.Popen([sys.executable, "-m", "regcourse.grading.trusted", str(folder)], stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder, env=env,
+                                preexec_fn=functools.partial(drop_to, user) if user else None)
 
 
 def reference_sources(source_notebook: Path, assignment: str, keep_going: bool = False,
@@ -644,5 +653,15 @@ def _mentions(node, attr: str) -> bool:
     return any(isinstance(n, ast.Attribute) and n.attr == attr for n in ast.walk(node))
 
 
+def run_task(folder: str) -> None:
+    """Entry point of a cold reference run: its task (see
+    :func:`regcourse.kernel_factory.write_task`) on stdin, run in ``folder``."""
+    from ..kernel_factory import TIMES_FILE, run_timed
+
+    task = json.load(sys.stdin)
+    os.chdir(folder)
+    run_timed(task["sources"], Path(folder) / TIMES_FILE)
+
+
 if __name__ == "__main__":
-    run_reference(*sys.argv[1:4])
+    run_task(sys.argv[1])
