@@ -385,7 +385,7 @@ def test_no_script_of_a_student_runs_on_the_instructors_pages(classroom, browser
         page.wait_for_selector("#formgrader iframe")
         page.evaluate("url => { document.querySelector('#formgrader iframe').src = url }", url)
         inner = page.frame_locator("#formgrader iframe").locator("body")
-        inner.get_by_text("HTML-OUTPUT-KEPT").wait_for()
+        inner.get_by_text("HTML-OUTPUT-KEPT", exact=True).wait_for()   # the output, not the code
         framed = inner.inner_text()
         _shot(page, "11-instructor-formgrader-hostile-in-lab")
         # the same page on its own
@@ -394,7 +394,7 @@ def test_no_script_of_a_student_runs_on_the_instructors_pages(classroom, browser
         _shot(page, "12-instructor-formgrader-hostile")
         # the feedback generated for the student (through the files handler, and the file itself)
         feedback = course.root / "feedback" / student / "l2"
-        (page_file,) = feedback.glob("*/l2.html") or feedback.glob("l2.html")
+        (page_file,) = list(feedback.rglob("l2.html"))
         page.goto(f"{classroom.url}user/{classroom.instructor}/files/"
                   f"{page_file.relative_to(course.root.parent).as_posix()}", wait_until="networkidle")
         shown = page.locator("body").inner_text()
