@@ -369,7 +369,9 @@ def test_no_script_of_a_student_runs_on_the_instructors_pages(classroom, browser
     course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
     graded = nbformat.read(str(course.autograded_path(student, "l2")), as_version=4)
     printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert printed.count("DENIED ") == 5 and "READ " not in printed, printed
+    secrets = [line.split()[1] for line in printed.splitlines() if line.startswith(("DENIED ", "READ "))]
+    assert len(secrets) == 5 and all(os.path.exists(path) for path in secrets), printed   # each one is there
+    assert printed.count("PermissionError") == 5 and "READ " not in printed, printed
     with course.gradebook() as gb:
         submission = gb.find_submission_notebook("l2", "l2", student).id
     messages = []
