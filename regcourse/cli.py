@@ -2,6 +2,7 @@
 
     regcourse grade NOTEBOOK [--assignment ID] [--json] [--hint] [--feedback DIR]
     regcourse autograde ASSIGNMENT [--jobs N] [--course DIR]
+    regcourse report ASSIGNMENT [--course DIR]
     regcourse sandbox setup|remove [--record FILE] [--quiet]
     regcourse classroom up|down [--students N] [--db sqlite|postgresql] [--wait]
     regcourse hub-grade ASSIGNMENT --course DIR   (the classroom's sudo rule runs it)
@@ -10,7 +11,8 @@
 ``solutions/`` and writes a feedback page; it exits 0 whenever the notebook was graded
 (whatever the score) and 2, with one line saying why, when it cannot be graded at all;
 every other command also ends an error with one line and exit status 2.
-``autograde`` grades a whole class inside an nbgrader course folder.
+``autograde`` grades a whole class inside an nbgrader course folder (and picks up where a
+crashed run stopped); ``report`` writes what that class got wrong.
 """
 
 from __future__ import annotations
@@ -181,6 +183,20 @@ def cmd_autograde(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .grading.class_report import write_report
+
+    course = Path(args.course)
+    if not (course / "nbgrader_config.py").is_file():
+        return _fail(f"{course.resolve()} is not an nbgrader course folder (no nbgrader_config.py)")
+    try:
+        page, table = write_report(course, args.assignment)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(f"report: {page}\ntable:  {table}")
+    return 0
+
+
 def cmd_sandbox(args) -> int:
     from .grading import host
 
@@ -238,6 +254,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_limit_options(a)
     a.set_defaults(run=cmd_autograde)
+
+    r = sub.add_parser("report", help="what a graded class got wrong: reports/ASSIGNMENT.html and .csv")
+    r.add_argument("assignment")
+    r.add_argument("--course", default=".", help="the nbgrader course folder (default: here)")
+    r.set_defaults(run=cmd_report)
 
     s = sub.add_parser("sandbox", help="prepare (setup) or undo (remove) the grading sandbox, as root")
     s.add_argument("action", choices=["setup", "remove"])

@@ -486,6 +486,8 @@ def serve(folder: Path = STATE, **options) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     state = up(folder, **options)
     print(f"\nThe classroom is at {state.url}\n{sign_in_lines(state)}\n"
+          f"After an autograde, what the class got wrong: "
+          f"{state.url}user/{state.instructor}/files/course/reports/<assignment>.html\n"
           "Ctrl-C (or `make classroom-down` from another terminal) stops it and removes its users.\n",
           flush=True)
     try:

@@ -187,6 +187,7 @@ def _child(argv: list[str], env: dict[str, str]) -> None:
 def _run_trusted(request: dict) -> None:
     """In the forked child: run the course's reference code, as the user the task names
     (as root: a sandbox user, never root itself), else as the grader."""
+    factory = os.getppid()
     with open(request["run"]) as f:
         task = json.load(f)
     env = task["env"]
@@ -203,6 +204,7 @@ def _run_trusted(request: dict) -> None:
 
         sandbox_launch.drop_to(pwd.getpwnam(task["user"]))
         set_dumpable()   # its /proc files owned by that user, as a process it had started
+    die_with(factory)
     _fresh_random_state()
     run_timed(task["sources"], Path(request["folder"]) / TIMES_FILE)
     Path(request["done"]).touch()
@@ -257,6 +259,8 @@ def become_kernel(command: list[str]) -> None:
     its folder); any other command is ``exec``-ed as a cold launcher would."""
     if command[1:3] != ["-m", KERNEL_MODULE]:
         os.execvp(command[0], command)
+    factory = int(os.environ["JPY_PARENT_PID"])
+    die_with(factory)
     set_dumpable()
     _fresh_random_state()
     import matplotlib
@@ -268,10 +272,24 @@ def become_kernel(command: list[str]) -> None:
         del sys.path[0]   # as ipykernel_launcher does (the factory started in / with -m)
     from ipykernel import kernelapp
 
-    kernelapp.launch_new_instance(argv=command[3:])
+    # the factory imported kernelapp before JPY_PARENT_PID was set, so the trait's default
+    # (read at import) is 0: name the parent, or the kernel never watches it
+    kernelapp.launch_new_instance(argv=[*command[3:], f"--IPKernelApp.parent_handle={factory}"])
 
 
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
+
+
+def die_with(parent: int) -> None:
+    """Be killed when ``parent`` (the factory) ends: a grader killed with -9 takes its
+    factory with it (its stdin closes), and the factory its kernels and reference runs,
+    which would otherwise hold the grader's files and pipes open. Set after the change of
+    user, which clears it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:   # it ended before the signal was asked for
+        os._exit(1)
 
 
 def set_dumpable() -> None:

@@ -45,6 +45,7 @@ pytestmark = pytest.mark.tier2   # minutes of JupyterHub: `make test-all`
 HOSTILE = MEASURE_HOSTILE["ratios-allclose-replaced"][0]
 
 SHOTS = SCREENSHOTS / "classroom"
+ROOT_ONLY = Path("/root/regcourse-written-by-a-solution-cell")   # only root may write in /root
 PRIVATE_MARK = "This class's own copy of the exercise."
 # an answer that earns part of l2: the penalty and its check are right, the rest is not done
 PENALTY = '''def l2_penalty(params, lam):
@@ -124,12 +125,20 @@ def classroom(machine_before):
     shutil.copytree(REPO / "solutions" / "l2", private / "l2")
     nb = nbformat.read(str(private / "l2" / "l2.ipynb"), as_version=4)
     nb.cells[0].source += f"\n\n{PRIVATE_MARK}"
+    # a cell as an instructor could add to a solution: it tries to write where only root may,
+    # and stops the course's reference run (so the grading) if that run has root
+    nb.cells.insert(1, nbformat.v4.new_code_cell(
+        "import os\n"
+        f"try:\n    open({str(ROOT_ONLY)!r}, 'w').write('written with root')\n"
+        "except PermissionError:\n    pass\n"
+        "assert os.geteuid() != 0, 'this solution cell runs as root'\n"))
     nbformat.write(nb, str(private / "l2" / "l2.ipynb"))
     state = hub.up(folder, students=3, assignments=["l2"], source=private, say=lambda line: None)
     shutil.rmtree(private)
     state.started_in = time.monotonic() - start
     yield state
     hub.down(folder, say=lambda line: None)   # whatever happened (idempotent)
+    ROOT_ONLY.unlink(missing_ok=True)
 
 
 def _login(browser, state, user: str):
@@ -160,6 +169,26 @@ def test_the_hub_answers_and_releases_the_assignment(classroom):
     assert os.path.isdir(exchange), "the instructor's release of l2 is not in the exchange"
     assert PRIVATE_MARK in open(f"{exchange}/l2.ipynb").read(), "not released from the private source folder"
     assert oct(os.stat(f"{classroom.folder}/exchange").st_mode & 0o7777) == "0o1777"
+
+
+def test_each_user_signs_in_with_their_own_password(classroom, browser):
+    """A student's password does not open the instructor's account (one shared password did)."""
+    page = browser.new_page()
+    try:
+        page.goto(classroom.url + "hub/login")
+        page.fill("#username_input", classroom.instructor)
+        page.fill("#password_input", classroom.passwords[classroom.students[0]])
+        page.click("#login_submit")
+        page.wait_for_load_state()
+        assert "/hub/login" in page.url and "Invalid" in page.locator("body").inner_text()
+    finally:
+        page.close()
+    assert len(set(classroom.passwords.values())) == len(classroom.passwords) == 4
+    assert not any(p in classroom.path.read_text() for p in classroom.passwords.values()), "a password was saved"
+    private = Path(classroom.folder) / "state"
+    assert private.stat().st_uid == 0 and private.stat().st_mode & 0o777 == 0o700
+    for name in ("classroom.json", "jupyterhub_config.py", hub.PASSWORDS, "hub.log"):
+        assert (private / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_a_student_fetches_validates_and_submits(classroom, browser):
@@ -455,6 +484,25 @@ def test_the_gradebook_holds_the_course_grades(classroom, browser):
     # through the classroom's sudo rule, the kernels ran as sandbox users without network
     assert classroom.sudo_rule and Path(classroom.sudo_rule).exists()
     assert "unprivileged user" in honest_graded and "no network" in honest_graded
+    # and so did the instructor's solutions (the reference run): their cell could not write as root
+    assert not ROOT_ONLY.exists(), "a solution cell ran as root through the classroom's sudo rule"
+
+
+def test_the_instructor_opens_the_class_report(classroom, browser):
+    """Each autograde from the formgrader rewrites course/reports/l2.html: the class view
+    of what went wrong, which the instructor opens from their server."""
+    honest, hostile, payload = classroom.students
+    page, _ = _login(browser, classroom, classroom.instructor)
+    try:
+        page.goto(f"{classroom.url}user/{classroom.instructor}/files/course/reports/l2.html")
+        text = page.locator("body").inner_text()
+        _shot(page, "13-instructor-class-report")
+    finally:
+        page.close()
+    assert "What the class got wrong" in text and "3 graded submissions" in text, text[:1000]
+    tampering = text.split("Tampering", 1)[1]
+    assert hostile in tampering and honest not in tampering and payload not in tampering, tampering
+    assert "question_shrinkage" in text.split("Written answers still to grade", 1)[1]
 
 
 def test_down_leaves_the_machine_as_it_was(classroom, machine_before, browser):

@@ -23,8 +23,8 @@ CLASS = {
 EXPECTED = {"ada": 3.0, "bob": 0.0, "cy": 1.0, "dee": 0.0, "eve": 0.0}
 
 
-def _grades(course):
-    return {s: [(x.grade_id, x.score) for x in course.scores(AID, s)] for s in CLASS}
+def _grades(course, students=CLASS):
+    return {s: [(x.grade_id, x.score) for x in course.scores(AID, s)] for s in students}
 
 
 @pytest.mark.tier2
@@ -80,3 +80,96 @@ def test_limits_come_from_the_command_line():
                                 "--memory-mb", "512", "--output-kb", "64"])
     assert _limits(args) == Limits(memory_bytes=512 << 20, cell_seconds=7, submission_seconds=90,
                                    output_bytes=64 << 10)
+
+
+CRASH_CLASS = {**CLASS, "fay": sub.solution(AID), "gus": sub.with_function(AID, "regularized_cost", WRONG_HALF),
+               "hal": sub.exercise(AID)}
+
+
+def _autograde(course, **popen):
+    return subprocess.Popen([sys.executable, "-m", "regcourse.cli", "autograde", AID, "--jobs", "2", "--quiet"],
+                            cwd=course.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **popen)
+
+
+def _journaled(course) -> int:
+    import json
+
+    try:
+        return len(json.loads((course.root / f".autograde-{AID}" / "journal.json").read_text())["students"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+@pytest.fixture(scope="module")
+def whole_class(tmp_path_factory):
+    """CRASH_CLASS graded by `regcourse autograde --jobs 2`, never interrupted."""
+    whole = sub.class_folder(tmp_path_factory.mktemp("whole") / "course", AID, CRASH_CLASS)
+    done = _autograde(whole)
+    out, err = done.communicate(timeout=600)
+    assert done.returncode == 0, err
+    return whole
+
+
+@pytest.mark.tier2
+def test_a_class_grading_killed_again_and_again_ends_as_an_uninterrupted_one(tmp_path, whole_class):
+    """`kill -9` of `regcourse autograde` three times (while it starts, then each time the
+    moment one more result is kept), then a run to the end: the gradebook and grades.csv equal those of a run never
+    interrupted; no kept result is graded again, and each submission is there once."""
+    import os
+    import signal
+    import time
+
+    whole = whole_class
+    crashed = sub.class_folder(tmp_path / "crashed", AID, CRASH_CLASS)
+    kept_before = []
+    for attempt in range(3):
+        before = _journaled(crashed)
+        run = _autograde(crashed)
+        deadline = time.monotonic() + 300
+        if attempt == 0:
+            time.sleep(1.5)   # while it starts, before any result
+        else:   # the moment one more result is kept: often between the journal and the gradebook
+            while _journaled(crashed) <= before and run.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate(timeout=60)   # nothing it started holds its pipes any longer
+        kept_before.append(_journaled(crashed))
+    print(f"results kept after each kill: {kept_before}")
+    assert kept_before[-1] < len(CRASH_CLASS), "the kills came too late to interrupt anything"
+    last = _autograde(crashed)
+    out, err = last.communicate(timeout=600)
+    assert last.returncode == 0, err
+    if kept_before[-1]:
+        assert f"kept {kept_before[-1]} results, grading {len(CRASH_CLASS) - kept_before[-1]}" in err, err
+    assert _grades(crashed, CRASH_CLASS) == _grades(whole, CRASH_CLASS)
+    assert (crashed.root / "grades.csv").read_text() == (whole.root / "grades.csv").read_text()
+    with crashed.gradebook() as gb:
+        for student in CRASH_CLASS:
+            assert len(gb.find_student(student).submissions) == 1, student
+    assert not (crashed.root / f".autograde-{AID}").exists(), "the finished run left its journal"
+
+
+@pytest.mark.tier2
+def test_the_class_report_counts_the_known_mistakes(whole_class):
+    """`regcourse report` on a class graded by the course's grader: the counts are those
+    the class was built with, and no line of a hidden test is on the page."""
+    import csv
+
+    from test_grading_cli import hidden_lines
+
+    done = subprocess.run([sys.executable, "-m", "regcourse.cli", "report", AID], cwd=whole_class.root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    page = (whole_class.root / "reports" / f"{AID}.html").read_text()
+    table = list(csv.reader((whole_class.root / "reports" / f"{AID}.csv").open()))
+    lost = {row[1]: (int(row[2]), row[3].split()) for row in table if row[0] == "points lost"}
+    assert lost == {"test_regularized_cost": (6, ["bob", "cy", "dee", "eve", "gus", "hal"]),
+                    "test_regularized_cost_rejects_negative_lam": (4, ["bob", "dee", "eve", "hal"])}
+    known = {row[4]: row[3].split() for row in table if row[0] == "known mistake"}
+    half = next(cause for cause in known if cause.startswith("The data term is 1/2"))
+    todo = next(cause for cause in known if "NotImplementedError" in cause)
+    assert known[half] == ["cy", "gus"] and known[todo] == ["bob", "hal"], known
+    assert not [row for row in table if row[0] in ("needs review", "tampering")]
+    leaked = [line for line in hidden_lines(AID) if line in page]
+    assert not leaked, f"hidden test lines on the class report: {leaked[:3]}"

@@ -2,15 +2,25 @@
 
 ``regcourse autograde ASSIGNMENT --jobs N``, run in an nbgrader course folder, grades
 each ``submitted/<student>/<assignment>/`` in a pool of N worker processes (each
-submission in its own private course folder and sandbox), then records every result in
-the course's gradebook from this process alone, because SQLite does not take concurrent
-writers. A student's earlier grades and autograded notebook are replaced, never merged:
-nothing stale survives a failed re-grade. It finally writes ``grades.csv``.
+submission in its own private course folder and sandbox), and records each result in the
+course's gradebook as it arrives, from this process alone, because SQLite does not take
+concurrent writers. A student's earlier grades and autograded notebook are replaced, never
+merged: nothing stale survives a failed re-grade. It finally writes ``grades.csv``.
+
+A crash (``kill -9``, a power cut) loses nothing graded: each result is first kept in a
+journal (:class:`Journal`, ``.autograde-<assignment>/`` in the course folder, with the
+autograded notebook), then written to the gradebook. The next run finds the journal, keeps
+every result whose submission is still the same file, records again any it had not
+finished recording, and grades only the rest; a submission collected again since (another
+file) is graded anew. A run that ends removes its journal, so the run after it grades the
+whole class again.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -19,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .class_report import keep_result
 from .course import Course, write_grades
 from .feedback import add_report
 from .grader import Grader
@@ -45,6 +56,77 @@ def find_notebook(folder: Path, assignment: str) -> tuple[Path | None, str | Non
     if candidates:
         return None, f"{len(candidates)} notebooks and none named {assignment}.ipynb: which one to grade is unclear"
     return None, f"no notebook was submitted ({assignment}.ipynb is missing)"
+
+
+def fingerprint(*paths: Path) -> str:
+    """What identifies a file's contents (a submission, the sources): their sha256."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+    return digest.hexdigest()
+
+
+def submission_fingerprint(folder: Path, assignment: str) -> str:
+    """The submitted notebooks and the submission's time stamp: another collect, another print."""
+    return fingerprint(*sorted(folder.glob("*.ipynb")), folder / "timestamp.txt")
+
+
+class Journal:
+    """What one class grading has graded and recorded, kept across a crash (see the module).
+
+    ``journal.json`` maps each student to the fingerprint of the submission graded, the
+    result, and whether it reached the gradebook; it is replaced whole (written aside,
+    flushed to disk, renamed), so a kill leaves either the old or the new one."""
+
+    def __init__(self, course: Course, assignment: str, sources: str):
+        self.folder = course.root / f".autograde-{assignment}"
+        self.file = self.folder / "journal.json"
+        self.sources = sources
+        self.students: dict[str, dict] = {}
+        if self.file.is_file():
+            data = json.loads(self.file.read_text())
+            if data.get("sources") == sources:   # the same solutions and tests: its grades still hold
+                self.students = data["students"]
+        if not self.students and self.folder.exists():
+            shutil.rmtree(self.folder)
+
+    def kept(self, student: str, submission: str) -> dict | None:
+        """The journal's entry for ``student`` if it graded this very submission."""
+        entry = self.students.get(student)
+        return entry if entry and entry["submission"] == submission else None
+
+    def graded(self, g: "Graded", submission: str) -> "Graded":
+        """Keep ``g`` (and its autograded notebook) before anything reaches the gradebook."""
+        student = g.result.student
+        kept = None
+        if g.autograded:
+            target = self.folder / "autograded" / student
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(Path(g.autograded).parent, target)
+            kept = str(target / Path(g.autograded).name)
+        self.students[student] = {"submission": submission, "result": g.result.to_json(), "autograded": kept,
+                                  "recorded": False}
+        self.save()
+        return Graded(g.result, kept)
+
+    def recorded(self, student: str) -> None:
+        self.students[student]["recorded"] = True
+        self.save()
+
+    def save(self) -> None:
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        draft = self.file.with_suffix(".new")
+        with open(draft, "w") as f:
+            json.dump({"sources": self.sources, "students": self.students}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(draft, self.file)
+
+    def close(self) -> None:
+        """The run is over: the next one grades the class again."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _grade_student(task: tuple[str, str, str]) -> Graded:
@@ -78,26 +160,47 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
     require_private(course.root)
     _grader = grader or Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
                                assignments=[assignment], limits=limits, cold=cold, seed=seed)
-    tasks = [(str(submitted / s / assignment), assignment, s) for s in students]
-    graded: list[Graded] = []
+    prints = {s: submission_fingerprint(submitted / s / assignment, assignment) for s in students}
+    journal = Journal(course, assignment, fingerprint(*sorted((course.root / course.source_directory / assignment)
+                                                              .glob("*.ipynb"))))
+    results: dict[str, Result] = {}
+    for student in students:   # what a run before a crash graded already
+        entry = journal.kept(student, prints[student])
+        if entry:
+            kept = Graded(Result.from_json(entry["result"]), entry["autograded"])
+            if not entry["recorded"]:
+                record(course, assignment, [kept])
+                journal.recorded(student)
+            results[student] = kept.result
+    tasks = [(str(submitted / s / assignment), assignment, s) for s in students if s not in results]
+    if results:
+        print(f"regcourse autograde: resumed an interrupted run: kept {len(results)} results, "
+              f"grading {len(tasks)}", file=sys.stderr, flush=True)
     started = time.monotonic()
+
+    def keep(g: Graded) -> None:   # in the journal, then in the gradebook
+        student = g.result.student
+        record(course, assignment, [journal.graded(g, prints[student])])
+        journal.recorded(student)
+        results[student] = g.result
+        _progress(progress, len(results), len(students), started)
+
     try:
-        if jobs == 1:
+        if jobs == 1 or len(tasks) <= 1:
             for task in tasks:
-                graded.append(_grade_student(task))
-                _progress(progress, len(graded), len(tasks), started)
-        else:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                keep(_grade_student(task))
+        elif tasks:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
                 for g in pool.imap_unordered(_grade_student, tasks):
-                    graded.append(g)
-                    _progress(progress, len(graded), len(tasks), started)
-        results = record(course, assignment, graded)
+                    keep(g)
     finally:
         if grader is None:
             _grader.close()
         _grader = None
-    write_csv(course.root / "grades.csv", assignment, results)
-    return results
+    ordered = [results[s] for s in students]
+    write_csv(course.root / "grades.csv", assignment, ordered)
+    journal.close()
+    return ordered
 
 
 def record(course: Course, assignment: str, graded: list[Graded]) -> list[Result]:
@@ -124,6 +227,7 @@ def record(course: Course, assignment: str, graded: list[Graded]) -> list[Result
                 source = Path(g.autograded)
                 shutil.copytree(source.parent, target.parent)
                 add_report(target, r)
+            keep_result(course.root, r)   # for the class report (regcourse report)
             results.append(r)
     return results
 

@@ -33,6 +33,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.coursedir import CourseDirectory
 
 from ..notebooks import nbgrader_meta
+from .class_report import keep_result, write_report
 from .report import Result
 
 REGCOURSE = Path(sys.prefix) / "bin" / "regcourse"
@@ -94,6 +95,11 @@ class CourseGrading(NbGraderPreprocessor):
             result, executed = _grade_as_myself(nb, info, Path(coursedir.root) / coursedir.source_directory)
         self.log.info("regcourse graded %s's %s: %g / %g (%s)", info["student"], info["assignment"],
                       result.score, result.max_score, result.isolation)
+        try:   # the class report (course/reports/<assignment>.html) follows each grading
+            keep_result(Path(coursedir.root), result)
+            write_report(Path(coursedir.root), info["assignment"])
+        except Exception as exc:  # noqa: BLE001 -- a report that fails must not fail the grading
+            self.log.warning("regcourse could not update the class report: %s", exc)
         return with_course_scores(executed, result), resources
 
 

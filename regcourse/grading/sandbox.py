@@ -105,7 +105,10 @@ class Slot:
                     handle.close()
                     continue
                 user = ensure_user(f"{USER_PREFIX}{index}") if is_root() else None
-                return cls(index, handle, user)
+                slot = cls(index, handle, user)
+                if user is not None:
+                    slot.kill_processes()   # what a grader killed with -9 left running as this user
+                return slot
             if time.monotonic() > deadline:
                 raise TimeoutError(f"all {POOL_SIZE} grading sandboxes stayed busy for {timeout:.0f} s")
             time.sleep(0.2)
