@@ -529,10 +529,12 @@ def test_ctrl_c_takes_the_classroom_down(machine_before):
         lines = []
         for line in serving.stdout:
             lines.append(line)
-            if line.startswith("The classroom is at"):
+            if line.startswith("Ctrl-C"):   # the last line of what `up` says once it is up
                 break
         state = hub.State.load(folder)
         assert state and state.users, "".join(lines)
+        said = "".join(lines)
+        assert said.count(" password ") == 2 and "/files/course/reports/" in said, said
         uids = uids_of(state.users)
         serving.send_signal(signal.SIGINT)
         try:   # the teardown waits at most 15 s for the hub and 30 s per user by design

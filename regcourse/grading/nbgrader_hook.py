@@ -95,6 +95,7 @@ class CourseGrading(NbGraderPreprocessor):
             result, executed = _grade_as_myself(nb, info, Path(coursedir.root) / coursedir.source_directory)
         self.log.info("regcourse graded %s's %s: %g / %g (%s)", info["student"], info["assignment"],
                       result.score, result.max_score, result.isolation)
+        result.student = info["student"]   # the grader saw only the notebook, under a neutral name
         try:   # the class report (course/reports/<assignment>.html) follows each grading
             keep_result(Path(coursedir.root), result)
             write_report(Path(coursedir.root), info["assignment"])
