@@ -93,7 +93,7 @@ class State:
 
     def save(self) -> None:
         saved = {k: v for k, v in asdict(self).items() if k != "passwords"}
-        _write_private(self.path, json.dumps(saved, indent=1) + "\n")
+        write_private(self.path, json.dumps(saved, indent=1) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> "State | None":
@@ -101,7 +101,7 @@ class State:
         return cls(**json.loads(path.read_text())) if path.exists() else None
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """``text`` into ``path`` (0600), replaced whole, never through a link."""
     draft = path.with_name(f".{path.name}.new")
     if os.path.lexists(draft):
@@ -381,7 +381,7 @@ def up(folder: Path = STATE, students: int = 2, port: int | None = None, db: str
         state.ports = ports + state.ports      # the hub's, then PostgreSQL's
         state.url = f"http://127.0.0.1:{ports[0]}/"
         config = state.private / "jupyterhub_config.py"
-        _write_private(config, _hub_config(state, ports, authenticator))
+        write_private(config, _hub_config(state, ports, authenticator))
         log = os.fdopen(os.open(state.private / "hub.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
                                 0o600), "ab")
         hub = subprocess.Popen([VENV / "bin" / "jupyterhub", "-f", config], cwd=state.private,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from pathlib import Path
 
@@ -28,13 +27,13 @@ def _digest(password: str, salt: bytes) -> str:
 
 def write(path: Path, passwords: dict[str, str]) -> None:
     """Hashes of ``passwords`` (user -> password) into ``path``, readable by its owner only."""
+    from .hub import write_private
+
     entries = {}
     for user, password in passwords.items():
         salt = secrets.token_bytes(16)
         entries[user] = {"salt": salt.hex(), "scrypt": _digest(password, salt)}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(entries, f, indent=1)
+    write_private(Path(path), json.dumps(entries, indent=1))
 
 
 def check(path: Path, user: str, password: str) -> bool:

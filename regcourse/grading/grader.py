@@ -33,8 +33,8 @@ from . import factory, hints, submission, tracebacks, trusted
 from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
 from .feedback import add_rubrics
-from .report import FAILED, PENDING, PENDING_MESSAGE, REVIEW, TAMPERING, Item, Result, one_line
 from .host import is_root
+from .report import FAILED, PENDING, PENDING_MESSAGE, REVIEW, TAMPERING, Item, Result, one_line
 from .sandbox import Limits, Slot, check_user_can_run_python, require_private
 
 # nbgrader's autograde steps, with the course's execution step and error cap.
@@ -67,7 +67,6 @@ class Run:
     @property
     def autograded(self) -> Path:
         return self.course.autograded_path(self.student, self.assignment)
-
 
 
 @dataclass

@@ -48,7 +48,6 @@ from ..sandbox_launch import KEPT_ENV, MARKER, ONE_THREAD, all_pids, drop_to, ui
 from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, private_folder, python_folders
 
 
-
 def _lock_dir() -> Path:
     """Where the slots' locks live: one pool per machine for root's sandbox users, in a
     folder of root's that no other user can create first (never in /tmp, where another user
