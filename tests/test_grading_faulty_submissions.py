@@ -7,7 +7,9 @@ import pytest
 
 import submissions as sub
 from regcourse.grading.classroom import grade_class
+from regcourse.grading.grader import Grader
 from regcourse.grading.sandbox import Limits
+from regcourse.notebooks import REPO
 
 AID = "l2"
 FULL, MAX = 13.0, 15.0   # the automatic points, and those with the written answer (pending)
@@ -99,3 +101,21 @@ def test_grades_csv_lists_every_student(graded):
     assert len(lines) == 1 + len(CATALOGUE)
     assert any(line.startswith("kernel-dies,l2,2,15,2,graded,") for line in lines)
     assert all(line.split(",")[lines[0].split(",").index("question_shrinkage")] == "pending" for line in lines[1:])
+
+
+@pytest.mark.tier2
+def test_a_grading_out_of_time_is_tried_once_more_and_says_where_it_stopped(tmp_path):
+    """A busy machine can make a notebook miss the submission's wall clock: the grader grades
+    it a second time before calling it out of time, and says where each try stopped."""
+    sleeper = sub.with_function("warmup", "regularized_cost",
+                                "import time\n\ndef regularized_cost(X, y, w, lam):\n    return 0.0\n\ntime.sleep(600)")
+    limits = Limits(cell_seconds=300, submission_seconds=20)
+    with Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=["warmup"], limits=limits,
+                workdir=tmp_path / "grader") as grader:
+        r = grader.grade(sub.write(sleeper, tmp_path / "warmup.ipynb"), "warmup").result
+    said = " | ".join(r.notes + r.problems)
+    assert r.score == 0 and all(i.message == "not graded: time limit" for i in r.items if not i.pending), said
+    assert r.notes[0].startswith("graded a second time: the first try ran out of its 20 s, "
+                                 "while running cell regularized_cost (for "), said
+    assert any(p.startswith("grading stopped after the time limit of 20 s, while running cell regularized_cost")
+               for p in r.problems), said

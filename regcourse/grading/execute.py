@@ -62,6 +62,9 @@ class SafeExecute(Execute):
     probe_inputs = Unicode("", help="the sandbox's probe-in/, where the probe's call limits go").tag(config=True)
     time_factor = Float(100.0, help="a test cell's limit in multiples of its reference time").tag(config=True)
     min_seconds = Float(10.0, help="the shortest limit a derived limit can be").tag(config=True)
+    reference_pid = Integer(0, help="the reference run's process: its times stop coming once it ends").tag(config=True)
+    progress_file = Unicode("", help="where the step under way is written, for a grading killed at its "
+                                     "time limit to say where it was").tag(config=True)
 
     def _get_timeout(self, cell):
         from .trusted import PROBE_CELL_ID
@@ -78,6 +81,22 @@ class SafeExecute(Execute):
                        f"at least {self.min_seconds:g} s)" if limit < cap else f"{cap} s")
         return limit
 
+    def _progress(self, step: str) -> None:
+        """Write down the step under way (root's private file: the grader reads it when it
+        had to stop this grading at the submission's time limit)."""
+        if self.progress_file:
+            Path(self.progress_file).write_text(json.dumps({"step": step, "since": time.time()}))
+
+    def _reference_running(self) -> bool:
+        """Whether the reference run can still write times (its process has not ended)."""
+        if not self.reference_pid:
+            return True
+        try:
+            with open(f"/proc/{self.reference_pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except (OSError, IndexError):
+            return False
+
     def _reference_times(self) -> dict:
         try:
             return json.loads(read_private(Path(self.reference_folder) / TIMES_FILE))
@@ -88,12 +107,14 @@ class SafeExecute(Execute):
         """Seconds the reference run spent on ``name``, waiting (at most ``wait`` s) for it
         to get there; None when it never ran it."""
         deadline = time.monotonic() + wait
+        running = True
         while True:
             times = self._reference_times()
             if name in times.get("cells", {}):
                 return float(times["cells"][name])
-            if times.get("done") or time.monotonic() > deadline:
+            if times.get("done") or not running or time.monotonic() > deadline:
                 return None
+            running = self._reference_running()   # one more read after it ended, then stop
             time.sleep(0.02)
 
     def _write_call_limits(self) -> None:
@@ -126,6 +147,7 @@ class SafeExecute(Execute):
             partial.unlink(missing_ok=True)   # the probe then keeps the cell timeout per call
 
     def preprocess(self, nb, resources=None, km=None):
+        self._progress("starting the kernel")
         self._output_bytes: dict[int, int] = {}
         self._broken = ""   # why the kernel cannot run further cells, once it cannot
         self._limit = ""    # the time limit of the cell being run, in words
@@ -143,11 +165,16 @@ class SafeExecute(Execute):
         # what the reference run spent on this test cell (it runs beside this kernel)
         self._spent = None
         loop = asyncio.get_running_loop()
+        label = ("the grader's check" if cell.get("id") == PROBE_CELL_ID
+                 else f"cell {nbgrader_meta(cell).get('grade_id') or f'number {cell_index + 1}'}")
         if self.reference_folder and is_test_cell(cell):
+            self._progress(f"waiting for the course's solution to time {label}")
             self._spent = await loop.run_in_executor(None, self._reference_time,
                                                      nbgrader_meta(cell).get("grade_id", ""), self.timeout)
         if cell.get("id") == PROBE_CELL_ID:
+            self._progress("waiting for the course's solution to time every test")
             await loop.run_in_executor(None, self._write_call_limits)
+        self._progress(f"running {label}")
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
             for out in cell.get("outputs", []):
@@ -165,6 +192,7 @@ class SafeExecute(Execute):
         return cell
 
     async def _async_cleanup_kernel(self):
+        self._progress("shutting the kernel down")
         try:
             await super()._async_cleanup_kernel()
         except Exception:  # noqa: BLE001 -- a dead kernel cannot be shut down politely

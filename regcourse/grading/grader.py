@@ -216,6 +216,16 @@ class Grader:
             result.isolation = slot.isolation()
             trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
             outcome = self._autograde(course, assignment, student, slot, sandbox, mark)
+            if outcome.get("timed_out"):
+                # a busy machine can make an honest notebook miss the wall clock: grade it once
+                # more, afresh, before calling it out of time (and say where the first try was)
+                slot.kill_processes()
+                slot.remove_leftovers()
+                result.notes.append(f"graded a second time: the first try ran out of its {self.limits.submission_seconds} s"
+                                    f"{outcome.get('where', '')}")
+                sandbox = slot.prepare_folder(self.sandboxes / f"{self._runs:04d}-{secrets.token_hex(3)}")
+                trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
+                outcome = self._autograde(course, assignment, student, slot, sandbox, mark)
             killed = slot.kill_processes()
             autograded = course.autograded_path(student, assignment)
             executed = nbformat.read(str(autograded), as_version=4) if autograded.exists() else None
@@ -388,6 +398,7 @@ class Grader:
                             "probe_timeout": 8 * self.limits.cell_seconds,
                             # test cells and probe calls: limits from the reference run's times
                             "reference_folder": str(self._references[assignment].folder),
+                            "reference_pid": getattr(self._references[assignment].process, "pid", 0) or 0,
                             "probe_inputs": str(sandbox / trusted.IN_DIR),
                             "time_factor": self.limits.time_factor, "min_seconds": self.limits.min_seconds,
                             # every output is in by then, and the slot's processes are killed next
@@ -407,7 +418,11 @@ class Grader:
         workers, which multiprocessing does not allow to have children of their own.
         """
         out = course.root / "autograde-outcome.json"
+        progress = course.root / "autograde-progress.json"
+        out.unlink(missing_ok=True)
+        progress.unlink(missing_ok=True)
         overrides = self._config_overrides(slot, sandbox, mark, assignment)
+        overrides["SafeExecute"]["progress_file"] = str(progress)
         pid = os.fork()
         if pid == 0:  # the child
             try:
@@ -415,8 +430,9 @@ class Grader:
             finally:
                 os._exit(0)
         if not _wait(pid, self.limits.submission_seconds, slot):
-            return {"success": False, "timed_out": True,
-                    "problems": [f"grading stopped after the time limit of {self.limits.submission_seconds} s "
+            where = _where(progress)
+            return {"success": False, "timed_out": True, "where": where,
+                    "problems": [f"grading stopped after the time limit of {self.limits.submission_seconds} s{where} "
                                  "(an endless loop that ignores interrupts?)"]}
         if not out.exists():
             return {"success": False, "problems": ["the grader's process failed"]}
@@ -513,6 +529,15 @@ def _explain(out: dict, limits: Limits) -> str:
     if ename == "MemoryError":
         return f"MemoryError: the kernel may use at most {limits.memory_bytes >> 20} MiB"
     return one_line(f"{ename}: {evalue}" if evalue else ename)
+
+
+def _where(progress: Path) -> str:
+    """Where a grading stopped at its time limit was, as ``", while <step> (for N s)"``."""
+    try:
+        step = json.loads(progress.read_text())
+        return f", while {step['step']} (for {max(0.0, time.time() - float(step['since'])):.0f} s)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ", before the notebook started running"
 
 
 def _wait(pid: int, seconds: float, slot: Slot) -> bool:
