@@ -77,7 +77,8 @@ def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
     here = os.getcwd()
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            trusted.run_reference(str(notebook), assignment, str(folder), keep_going=True, tests=False)  # it moves into folder
+            trusted.run_reference(str(notebook), assignment, str(folder), keep_going=True, tests=False,
+                                  course_notebook=str(source_notebook(assignment)))  # it moves into folder
     finally:
         os.chdir(here)
     return trusted.Outputs(folder / trusted.OUT_DIR)

@@ -36,6 +36,13 @@ MUTANTS = [
            "    geometric = softmax(np.mean(np.log(softmax(logits)), axis=0))\n"
            "    scaled = softmax(W2 @ np.maximum((1 - p) * W1 @ x + b1, 0) + b2)\n"
            "    return {'inputs': geometric - scaled, 'hidden': hidden}", {GAPS}, "weight each member"),
+    mutant("hidden gap written down as zeros", "relu_dropout_gaps",
+           "def relu_dropout_gaps(W1, b1, W2, b2, x, p):\n" + WEIGHTS +
+           "    z = np.maximum((masks * x) @ W1.T + b1, 0) @ W2.T + b2\n"
+           "    geometric = softmax(weights @ np.log(softmax(z)))\n"
+           "    scaled = softmax(W2 @ np.maximum((1 - p) * W1 @ x + b1, 0) + b2)\n"
+           "    return {'inputs': geometric - scaled, 'hidden': np.zeros(len(b2))}",
+           {GAPS}, "did not follow softmax_weight_scaling"),
     mutant("no 1/(1-p) scaling", "dropout_forward",
            FWD_DEF + "    mask = (rng.random(x.shape) >= p).astype(float)\n    return x * mask, mask",
            {FWD}, "scales the kept units"),
@@ -74,22 +81,22 @@ MUTANTS = [
            "def dropout_backward(dout, mask):\n    return dout", {BWD}, "ignores the mask"),
     mutant("random masks with repeats", "all_masks",
            "def all_masks(n):\n    return np.random.default_rng(0).integers(0, 2, size=(2 ** n, n))",
-           {MASKS, GEO, ARI, GAPS}, "appear twice"),
+           {MASKS}, "appear twice"),
     mutant("unweighted geometric mean", "softmax_ensemble_geometric",
            "def softmax_ensemble_geometric(W, b, x, p):\n    masks = all_masks(len(x))\n"
            "    return softmax(np.mean(np.log(softmax((masks * x) @ W.T + b)), axis=0))",
-           {GEO, GAPS}, "unweighted geometric mean"),
+           {GEO}, "unweighted geometric mean"),
     mutant("geometric mean not normalized", "softmax_ensemble_geometric",
            "def softmax_ensemble_geometric(W, b, x, p):\n" + WEIGHTS +
            "    return np.exp(weights @ np.log(softmax((masks * x) @ W.T + b)))",
-           {GEO, GAPS}, "normalized"),
+           {GEO}, "normalized"),
     mutant("unweighted arithmetic mean", "softmax_ensemble_arithmetic",
            "def softmax_ensemble_arithmetic(W, b, x, p):\n    masks = all_masks(len(x))\n"
            "    return softmax((masks * x) @ W.T + b).mean(axis=0)",
            {ARI}, "unweighted mean"),
     mutant("weight scaling by p", "softmax_weight_scaling",
            "def softmax_weight_scaling(W, b, x, p):\n    return softmax(p * (W @ x) + b)",
-           {SCALE, GAPS}, "keep probability 1 - p"),
+           {SCALE}, "keep probability 1 - p"),
     mutant("MC dropout puts the whole model in training mode", "mc_dropout_predict",
            MC_DEF + "    was = model.training\n    model.train()\n    try:\n        with torch.no_grad():\n"
            "    " + PASSES + "    finally:\n        model.train(was)",

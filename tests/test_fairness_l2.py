@@ -32,9 +32,9 @@ MUTANTS = [
     mutant("gradient with a factor 2", "l2_grad",
            "def l2_grad(w, lam):\n    return 2 * lam * w", {GRAD}, "2 * lam * w"),
     mutant("lam added to every entry", "ridge_fit", RIDGE_DEF + CHECK +
-           "    return np.linalg.solve(X.T @ X + lam, X.T @ y)", {RIDGE, RATIOS}, "every entry"),
+           "    return np.linalg.solve(X.T @ X + lam, X.T @ y)", {RIDGE}, "every entry"),
     mutant("lam/2 on the diagonal", "ridge_fit", RIDGE_DEF + CHECK +
-           "    return np.linalg.solve(X.T @ X + lam / 2 * np.eye(X.shape[1]), X.T @ y)", {RIDGE, RATIOS}, "lam/2"),
+           "    return np.linalg.solve(X.T @ X + lam / 2 * np.eye(X.shape[1]), X.T @ y)", {RIDGE}, "lam/2"),
     mutant("inverse of a singular X^T X", "ridge_fit", RIDGE_DEF + CHECK +
            "    sigma, Q = np.linalg.eigh(X.T @ X)\n"
            "    w_ls = np.linalg.inv(X.T @ X) @ X.T @ y\n"

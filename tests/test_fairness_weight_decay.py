@@ -40,34 +40,34 @@ MUTANTS = [
            "    return np.array(out)", {MOMENTUM}, "decoupled trajectory is wrong"),
     mutant("Adam state starts at t = 1", "init_adam_state",
            "def init_adam_state(w):\n    return {'t': 1, 'm': np.zeros_like(w), 'v': np.zeros_like(w)}",
-           {INIT, ADAM, ADAMW, DECAYS}, "starts at 0"),
+           {INIT}, "starts at 0"),
     mutant("Adam without bias correction", "adam_step",
            ADAM_DEF + "    g = grad + lam * w\n" + MOMENTS + "    m_hat, v_hat = state['m'], state['v']\n" + STEP,
-           {ADAM, DECAYS}, "bias correction"),
+           {ADAM}, "bias correction"),
     mutant("Adam with eps inside the square root", "adam_step",
            ADAM_DEF + "    g = grad + lam * w\n" + MOMENTS + CORRECTED +
-           "    return w - lr * m_hat / np.sqrt(v_hat + eps)", {ADAM, DECAYS}, "eps"),
+           "    return w - lr * m_hat / np.sqrt(v_hat + eps)", {ADAM}, "eps"),
     mutant("Adam without incrementing t", "adam_step",
            ADAM_DEF + "    g = grad + lam * w\n" + MOMENTS.replace("    state['t'] += 1\n", "") +
            "    t = state['t'] + 1\n"
            "    m_hat = state['m'] / (1 - b1 ** t)\n    v_hat = state['v'] / (1 - b2 ** t)\n" + STEP,
-           {ADAM, DECAYS}, "increment t"),
+           {ADAM}, "increment t"),
     mutant("Adam steps with the previous m", "adam_step",
            ADAM_DEF + "    g = grad + lam * w\n    b1, b2 = betas\n    state['t'] += 1\n"
            "    m_hat = state['m'] / (1 - b1 ** state['t'])\n"
            "    state['v'] = b2 * state['v'] + (1 - b2) * g * g\n"
            "    v_hat = state['v'] / (1 - b2 ** state['t'])\n"
-           "    state['m'] = b1 * state['m'] + (1 - b1) * g\n" + STEP, {ADAM, DECAYS}, "first Adam step moved"),
+           "    state['m'] = b1 * state['m'] + (1 - b1) * g\n" + STEP, {ADAM}, "first Adam step moved"),
     mutant("Adam ignores the penalty", "adam_step",
-           ADAM_DEF + "    g = grad\n" + MOMENTS + CORRECTED + STEP, {ADAM, DECAYS}, "grad + lam * w"),
+           ADAM_DEF + "    g = grad\n" + MOMENTS + CORRECTED + STEP, {ADAM}, "grad + lam * w"),
     mutant("AdamW that is Adam + L2", "adamw_step",
-           ADAMW_DEF + "    g = grad + wd * w\n" + MOMENTS + CORRECTED + STEP, {ADAMW, DECAYS}, "Adam with an L2 penalty"),
+           ADAMW_DEF + "    g = grad + wd * w\n" + MOMENTS + CORRECTED + STEP, {ADAMW}, "Adam with an L2 penalty"),
     mutant("AdamW decay not scaled by lr", "adamw_step",
            ADAMW_DEF + "    g = grad\n    w = (1 - wd) * w\n" + MOMENTS + CORRECTED + STEP,
-           {ADAMW, DECAYS}, "not scaled by the learning rate"),
+           {ADAMW}, "not scaled by the learning rate"),
     mutant("AdamW decays the updated weights", "adamw_step",
            ADAMW_DEF + "    g = grad\n" + MOMENTS + CORRECTED +
-           "    return (1 - lr * wd) * (w - lr * m_hat / (np.sqrt(v_hat) + eps))", {ADAMW, DECAYS}, "updated weights"),
+           "    return (1 - lr * wd) * (w - lr * m_hat / (np.sqrt(v_hat) + eps))", {ADAMW}, "updated weights"),
     mutant("L2 momentum with the decay outside the buffer", "sgd_momentum_trajectory",
            "def sgd_momentum_trajectory(w0, grads, lr, momentum, decay, decoupled=False):\n"
            "    w, b, out = np.array(w0, dtype=float), 0.0, []\n"

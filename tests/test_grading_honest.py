@@ -38,6 +38,7 @@ VERSUS, RATIOS = "test_lasso_versus_ridge", "test_ridge_eigen_ratios"
 FWD, EVAL, P1, BADP = ("test_dropout_forward", "test_dropout_forward_evaluation", "test_dropout_forward_p_one",
                        "test_dropout_forward_rejects_bad_p")
 BWD, GEO, MC = "test_dropout_backward", "test_softmax_ensemble_geometric", "test_mc_dropout_predict"
+GAPS = "test_relu_dropout_gaps"
 COST = "test_regularized_cost"
 
 MC_MODES = '''
@@ -172,19 +173,6 @@ def mc_dropout_predict(model, x, k):''' + MC_MODES + '''    try:
             probs = torch.softmax(model(xs), dim=-1)
             return probs.reshape(k, x.shape[0], -1).mean(dim=0)
     finally:''' + RESTORE.replace("\n    ", "\n        ")),
-    answer("lasso against ridge with ridge by least squares", "l1", "lasso_versus_ridge", '''
-def lasso_versus_ridge(X, y, w_true, lams):
-    d = X.shape[1]
-    result = {"lasso_zeros": [], "ridge_zeros": [], "support_recovered": []}
-    for lam in lams:
-        w = lasso_ista(X, y, lam)
-        A = np.vstack([X, np.sqrt(lam) * np.eye(d)])
-        ridge = np.linalg.lstsq(A, np.concatenate([y, np.zeros(d)]), rcond=None)[0]
-        result["lasso_zeros"].append(int((w == 0).sum()))
-        result["ridge_zeros"].append(int((ridge == 0).sum()))
-        result["support_recovered"].append(set(np.flatnonzero(w)) == set(np.flatnonzero(w_true)))
-    return {key: np.array(values) for key, values in result.items()}
-'''),
     answer("momentum with PyTorch's buffer (the first gradient)", "weight_decay", "sgd_momentum_trajectory", '''
 def sgd_momentum_trajectory(w0, grads, lr, momentum, decay, decoupled=False):
     w, buffer, out = np.array(w0, dtype=float), None, []
@@ -197,26 +185,30 @@ def sgd_momentum_trajectory(w0, grads, lr, momentum, decay, decoupled=False):
         out.append(w)
     return np.stack(out)
 '''),
-    answer("ReLU gaps with itertools", "dropout", "relu_dropout_gaps", '''
+    answer("momentum trajectory as a list of arrays", "weight_decay", "sgd_momentum_trajectory", '''
+def sgd_momentum_trajectory(w0, grads, lr, momentum, decay, decoupled=False):
+    # the tests read the result with np.asarray: a list of the weights after each step will do
+    w, buffer, out = np.array(w0, dtype=float), 0.0, []
+    for g in grads:
+        if decoupled:
+            w = w * (1 - lr * decay)
+        buffer = momentum * buffer + (g if decoupled else g + decay * w)
+        w = w - lr * buffer
+        out.append(w)
+    return out
+'''),
+    answer("geometric ensemble from itertools.product", "dropout", "softmax_ensemble_geometric", '''
 import itertools
 
 
-def relu_dropout_gaps(W1, b1, W2, b2, x, p):
-    relu = lambda z: np.maximum(z, 0)
-
-    def geometric(logits_of, n):
-        log_mean = 0
-        for u in itertools.product([0, 1], repeat=n):
-            u = np.array(u)
-            weight = (1 - p) ** u.sum() * p ** (n - u.sum())
-            log_mean = log_mean + weight * np.log(softmax(logits_of(u)))
-        return softmax(log_mean)
-
-    h = relu(W1 @ x + b1)
-    inputs = geometric(lambda u: W2 @ relu(W1 @ (u * x) + b1) + b2, len(x)) \\
-        - softmax(W2 @ relu((1 - p) * W1 @ x + b1) + b2)
-    hidden = geometric(lambda v: W2 @ (v * h) + b2, len(h)) - softmax((1 - p) * W2 @ h + b2)
-    return {"inputs": inputs, "hidden": hidden}
+def softmax_ensemble_geometric(W, b, x, p):
+    n = len(x)
+    log_mean = np.zeros(len(b))
+    for m in itertools.product([0, 1], repeat=n):
+        m = np.array(m)
+        weight = (1 - p) ** m.sum() * p ** (n - m.sum())
+        log_mean = log_mean + weight * np.log(softmax(W @ (m * x) + b))
+    return softmax(log_mean)
 '''),
     answer("dropout written for a keep probability and a parameter dict", "dropout", "dropout_forward", '''
 def dropout_forward(x, p, rng, train=True):
@@ -236,6 +228,47 @@ def dropout_forward(x, p, rng, train=True):
 ]
 
 MISTAKES = [
+    answer("ReLU gaps with itertools, the hidden gap without part 4's functions", "dropout", "relu_dropout_gaps", '''
+import itertools
+
+
+def relu_dropout_gaps(W1, b1, W2, b2, x, p):
+    relu = lambda z: np.maximum(z, 0)
+
+    def geometric(logits_of, n):
+        log_mean = 0
+        for u in itertools.product([0, 1], repeat=n):
+            u = np.array(u)
+            weight = (1 - p) ** u.sum() * p ** (n - u.sum())
+            log_mean = log_mean + weight * np.log(softmax(logits_of(u)))
+        return softmax(log_mean)
+
+    h = relu(W1 @ x + b1)
+    inputs = geometric(lambda u: W2 @ relu(W1 @ (u * x) + b1) + b2, len(x)) \\
+        - softmax(W2 @ relu((1 - p) * W1 @ x + b1) + b2)
+    hidden = geometric(lambda v: W2 @ (v * h) + b2, len(h)) - softmax((1 - p) * W2 @ h + b2)
+    return {"inputs": inputs, "hidden": hidden}
+''', {GAPS}, "did not follow softmax_weight_scaling"),
+    answer("eigen ratios with least squares from np.linalg.lstsq", "l2", "ridge_eigen_ratios", '''
+def ridge_eigen_ratios(X, y, lam):
+    _, Q = np.linalg.eigh(X.T @ X)
+    Q = Q[:, ::-1]
+    least_squares = np.linalg.lstsq(X, y, rcond=None)[0]
+    return (Q.T @ ridge_fit(X, y, lam)) / (Q.T @ least_squares)
+''', {RATIOS}, "take both solutions from it"),
+    answer("lasso against ridge with ridge by least squares, not np.linalg.solve", "l1", "lasso_versus_ridge", '''
+def lasso_versus_ridge(X, y, w_true, lams):
+    d = X.shape[1]
+    result = {"lasso_zeros": [], "ridge_zeros": [], "support_recovered": []}
+    for lam in lams:
+        w = lasso_ista(X, y, lam)
+        A = np.vstack([X, np.sqrt(lam) * np.eye(d)])
+        ridge = np.linalg.lstsq(A, np.concatenate([y, np.zeros(d)]), rcond=None)[0]
+        result["lasso_zeros"].append(int((w == 0).sum()))
+        result["ridge_zeros"].append(int((ridge == 0).sum()))
+        result["support_recovered"].append(set(np.flatnonzero(w)) == set(np.flatnonzero(w_true)))
+    return {key: np.array(values) for key, values in result.items()}
+''', {VERSUS}, "np.linalg.solve"),
     answer("warm-up with the mean of the squares", "warmup", "regularized_cost", '''
 def regularized_cost(X, y, w, lam):
     if lam < 0:
@@ -271,7 +304,7 @@ def ridge_fit(X, y, lam):
     if lam < 0:
         raise ValueError("lam must be >= 0")
     return X.T @ np.linalg.solve(X @ X.T + lam * np.eye(X.shape[0]), y)
-''', {RIDGE, RATIOS}, "lam = 0"),
+''', {RIDGE}, "lam = 0"),
     answer("shrinkage with np.linalg.eigvals", "l2", "shrinkage_factors", '''
 def shrinkage_factors(X, lam):
     sigma = np.sort(np.linalg.eigvals(X.T @ X))[::-1]
@@ -296,7 +329,7 @@ def soft_threshold(w, t):
         raise ValueError("t < 0")
     out = np.sign(w) * np.maximum(np.abs(w) - t, 0.0)
     return out.reshape(w.shape[0], -1, 1)[:, :, 2]
-''', {SOFT, SOFT_NEG, LASSO, OBJ, VERSUS}, "your function soft_threshold, cell `soft_threshold`, line 5: `return out.reshape"),
+''', {SOFT, SOFT_NEG}, "your function soft_threshold, cell `soft_threshold`, line 5: `return out.reshape"),
     answer("a syntax error in lasso_ista", "l1", "lasso_ista", '''
 def lasso_ista(X, y, lam, n_iter=1000):
     step = 1.0 / np.linalg.eigvalsh(X.T @ X)[-1]
@@ -304,7 +337,7 @@ def lasso_ista(X, y, lam, n_iter=1000):
     for _ in range(n_iter):
         w = soft_threshold(w - step * (X.T @ (X @ w - y)), step * lam)
     return w
-''', {LASSO, OBJ, VERSUS}, "stopped with SyntaxError", notes="cell `lasso_ista` stopped with SyntaxError"),
+''', {LASSO, OBJ}, "stopped with SyntaxError", notes="cell `lasso_ista` stopped with SyntaxError"),
     answer("fixed number of kept units", "dropout", "dropout_forward", FORWARD + DROPOUT_CHECKS + '''
     keep = int(round((1 - p) * x.size))
     flat = np.zeros(x.size)
@@ -342,10 +375,6 @@ def lasso_ista(X, y, lam, n_iter=1000):
 def dropout_backward(dout, mask):
     return 0.5 * dout * mask
 ''', {BWD}, "returned [[1. 0.] [0. 4.]], expected [[2, 0], [0, 8]]"),
-    answer("geometric ensemble by the weight-scaling formula", "dropout", "softmax_ensemble_geometric", '''
-def softmax_ensemble_geometric(W, b, x, p):
-    return softmax((1 - p) * W @ x + b)
-''', {GEO}, "never called all_masks"),
     answer("MC dropout averaging the logits", "dropout", "mc_dropout_predict", '''
 def mc_dropout_predict(model, x, k):''' + MC_MODES + '''    with torch.no_grad():
         logits = torch.stack([model(x) for _ in range(k)]).mean(dim=0)''' + RESTORE + '''    return torch.softmax(logits, dim=-1)
@@ -398,7 +427,7 @@ def sparsity(w, atol=0.0):
     answer("a validation that raises for everything", "l1", "soft_threshold", '''
 def soft_threshold(w, t):
     raise ValueError("not done yet")
-''', {SOFT, SOFT_NEG, LASSO, OBJ, VERSUS}, "for a valid input"),
+''', {SOFT, SOFT_NEG}, "for a valid input"),
 ]
 
 # Correct but slow: pure-Python loops over units, members, samples or steps. Time limits

@@ -21,6 +21,7 @@ from regcourse.grading import sandbox
 from regcourse.grading.classroom import grade_class
 from regcourse.grading.grader import Grader
 from regcourse.grading.sandbox import Limits
+from regcourse.notebooks import with_cell_source
 from regcourse.sandbox_launch import all_pids, uid_of
 
 AID = "warmup"
@@ -614,6 +615,34 @@ MEASURE_HOSTILE = {
         return shrinkage_factors(X, lam)
         """), 0.0, True),
 }
+RIDGE_POINTS = 3.0            # the points of test_ridge_fit
+
+
+def stash_the_course_ridge_fit():
+    """A wrong ridge_fit that turns into the course's once the measurement has seen it:
+    the course's version enters the kernel only after ridge_fit's own test has run."""
+    nb = with_cell_source(ratios("""
+        if getattr(ridge_fit, "__module__", "__main__") != "__main__":
+            STASH.append(ridge_fit)   # the course's version, swapped in for this cell
+        _, Q = np.linalg.eigh(X.T @ X)
+        Q = Q[:, ::-1]
+        return (Q.T @ ridge_fit(X, y, lam)) / (Q.T @ ridge_fit(X, y, 0.0))
+        """), "ridge_fit", textwrap.dedent("""
+        STASH = []
+
+
+        def ridge_fit(X, y, lam):
+            if lam < 0:
+                raise ValueError("lam < 0")
+            if STASH:
+                return STASH[-1](X, y, lam)
+            return np.linalg.solve(X.T @ X + 2 * lam * np.eye(X.shape[1]), X.T @ y)
+        """).strip("\n"))
+    return nb
+
+
+# a wrong ridge_fit that takes the course's version from the measurement's cell
+MEASURE_HOSTILE["ratios-stash-the-course-ridge-fit"] = (stash_the_course_ridge_fit(), MEASURE_FULL - RIDGE_POINTS, False)
 MEASURE_HONEST = {"cy": (sub.solution(MEASURED), MEASURE_FULL)}
 
 

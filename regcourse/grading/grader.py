@@ -39,9 +39,11 @@ from .sandbox import Limits, Slot, check_user_can_run_python, require_private
 
 # nbgrader's autograde steps, with the course's execution step and error cap.
 AUTOGRADE_STEPS = [
+    "regcourse.grading.upstream.SwapUpstream",
     "regcourse.grading.trusted.AppendProbe",
     "regcourse.grading.execute.SafeExecute",
     "regcourse.grading.trusted.RemoveProbe",
+    "regcourse.grading.upstream.RemoveSwaps",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -310,7 +312,7 @@ class Grader:
             if slot is not None:
                 slot.prepare_folder(folder)
             trusted.write_inputs(inputs, folder / trusted.IN_DIR)
-            source = self.template.root / self.template.source_directory / assignment / f"{assignment}.ipynb"
+            source = self.template.source_path(assignment)
             process = trusted.reference_outputs(source, assignment, folder, self.start_factory(),
                                                 slot.user if slot else None)
             self._references[assignment] = Reference(folder, inputs, process, slot)
@@ -391,9 +393,13 @@ class Grader:
     def _config_overrides(self, slot: Slot, sandbox: Path, mark: str, assignment: str) -> dict:
         user = slot.user.pw_name if slot.user is not None else ""
         socket = self.start_factory()
+        source = str(self.template.source_path(assignment))
+        swaps = secrets.token_hex(8)   # in the ids of the cells that swap upstream functions
         return {
             "Autograde": {"autograde_preprocessors": AUTOGRADE_STEPS},
-            "AppendProbe": {"mark": mark},
+            "AppendProbe": {"mark": mark, "source_notebook": source},
+            "SwapUpstream": {"source_notebook": source, "token": swaps},
+            "RemoveSwaps": {"token": swaps},
             "SafeExecute": {"timeout": self.limits.cell_seconds, "max_output_bytes": self.limits.output_bytes,
                             "probe_timeout": 8 * self.limits.cell_seconds,
                             # test cells and probe calls: limits from the reference run's times
@@ -443,7 +449,7 @@ class Grader:
         rerun = nbformat.v4.new_notebook(metadata=nb.metadata)
         rerun.cells = [copy.deepcopy(c) for c in nb.cells
                        if c.cell_type == "code" and not is_test_cell(c) and c.get("id") not in skip]
-        rerun.cells.append(trusted.probe_cell(assignment, mark))
+        rerun.cells.append(trusted.probe_cell(assignment, mark, self.template.source_path(assignment)))
         for cell in rerun.cells:
             cell.outputs = []
         shutil.rmtree(sandbox / trusted.OUT_DIR, ignore_errors=True)

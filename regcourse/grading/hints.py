@@ -87,8 +87,9 @@ HINTS: dict[str, list[Hint]] = {
         Hint("test_ridge_eigen_ratios$", r"upside down",
              "The ratio is the ridge component over the least-squares component, (Q.T @ w_ridge) / (Q.T @ w_ls)."),
         Hint("test_ridge_eigen_ratios$", r"did not follow ridge_fit",
-             "The task measures: call ridge_fit(X, y, lam) and ridge_fit(X, y, 0.0) and project both on the "
-             "eigenvectors. Returning sigma / (sigma + lam) gives the right numbers without measuring anything."),
+             "The task measures your own ridge_fit: w_ridge = ridge_fit(X, y, lam) and w_ls = ridge_fit(X, y, 0.0), "
+             "both projected on the eigenvectors, then divided. The grader checks this by changing ridge_fit for "
+             "a moment: ratios from another solver, or from the formula sigma / (sigma + lam), do not change with it."),
         Hint("test_l2_penalty_torch$", r"biases were penalized|one-dimensional",
              "Only the weight matrices (p.ndim > 1) are penalized; biases and normalization parameters are "
              "one-dimensional (L2 chapter, 'In practice')."),
@@ -140,8 +141,9 @@ HINTS: dict[str, list[Hint]] = {
              "Return the fraction of entries, np.mean(np.abs(w) <= atol), as a float between 0 and 1; if the "
              "cell did not run, fix the error the note above names."),
         Hint("test_lasso_versus_ridge$", r".",
-             "Count exact zeros with == 0.0 on the lasso's weights and on ridge's solved weights separately, "
-             "and compare the lasso's non-zero pattern with w_true's (w != 0)."),
+             "Count exact zeros with == 0.0 on the lasso's weights and on ridge's weights from np.linalg.solve "
+             "separately (ridge has exact zeros only for a feature that is 0 in every example, and a least-squares "
+             "solver leaves tiny values there), and compare the lasso's non-zero pattern with w_true's (w != 0)."),
     ],
     "weight_decay": [
         Hint(".", r"uses your|fail their own tests",
@@ -213,7 +215,7 @@ HINTS: dict[str, list[Hint]] = {
              "out = x * mask, so the gradient with respect to x is dout * mask, the same mask, scale included."),
         Hint("test_all_masks$|test_softmax_ensemble", r"appear twice|every 0/1 mask",
              "Enumerate the masks, do not sample them: the binary digits of 0 .. 2^n - 1 give each mask once."),
-        Hint("test_softmax_ensemble_geometric$", r"unweighted geometric mean|normalized|never called all_masks",
+        Hint("test_softmax_ensemble_geometric$", r"unweighted geometric mean|normalized",
              "Average the members' log-probabilities weighted by (1-p)^|m| p^(n-|m|), then normalize with a "
              "softmax; build the members with all_masks (the closed form is what you compare with)."),
         Hint("test_softmax_ensemble", r"mean of the 8 members|should equal softmax|should be",
@@ -237,6 +239,10 @@ HINTS: dict[str, list[Hint]] = {
              "Run k stochastic passes (or one pass on the batch repeated k times) and average them."),
         Hint("test_mc_dropout_predict$", r"no_grad|gradients",
              "Run the passes under torch.no_grad(): a prediction needs no graph."),
+        Hint("test_relu_dropout_gaps$", r"did not follow softmax_weight_scaling",
+             "Measure the hidden gap with part 4's functions on h = ReLU(W1 x + b1): "
+             "softmax_ensemble_geometric(W2, b2, h, p) - softmax_weight_scaling(W2, b2, h, p). The grader "
+             "changes softmax_weight_scaling for a moment, and a measured gap moves with it."),
         Hint("test_relu_dropout_gaps$", r".",
              "Masks on the inputs: each member is softmax(W2 ReLU(W1 (u * x) + b1) + b2), the mask inside the "
              "ReLU; masks on the hidden units: a softmax layer of h = ReLU(W1 x + b1), where part 4's functions "

@@ -57,7 +57,7 @@ NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: nothing else is read back
 
 PRELUDE = '''
 def __regcourse_probe():
-    import json, os, signal
+    import contextlib, json, os, signal
     import numpy as np
 
     ns = globals()
@@ -84,18 +84,36 @@ def __regcourse_probe():
         with open(path, "wb" if kind == "npy" else "w") as f:
             writer(f)
 
+    def normal(value):
+        """A value as the notebook's tests read it (they call np.asarray on results): a
+        tensor as an array, a list or tuple of arrays or tensors as one array when it
+        forms one, the values of a dict likewise (lists of plain numbers stay lists)."""
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        if isinstance(value, dict):
+            return {k: normal(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            items = [normal(v) for v in value]
+            if any(isinstance(v, np.ndarray) for v in items):
+                try:
+                    return np.asarray(items)
+                except ValueError:   # ragged: arrays of different shapes
+                    pass
+            return items
+        return value
+
     def save(name, value):
         try:
-            if hasattr(value, "detach"):
-                value = value.detach().cpu().numpy()
+            value = normal(value)
             if isinstance(value, (bool, int, float, str, list, dict, type(None))):
-                text = json.dumps(value)
+                text = json.dumps(plain(value))
                 _write(name, "json", lambda f: f.write(text))
             else:
                 array = np.asarray(value)
                 _write(name, "npy", lambda f: np.save(f, array, allow_pickle=False))
         except BaseException as exc:
-            save_error(name, exc)
+            # the value cannot be stored: the grader's limit, not the learner's exception
+            _write(name, "json", lambda f: f.write(json.dumps({"__unstorable__": type(exc).__name__})))
 
     def save_error(name, exc):
         names = [c.__name__ for c in type(exc).__mro__]
@@ -140,14 +158,34 @@ def __regcourse_probe():
             return value.tolist()
         return value
 
-    def example(name, expression):
-        """Evaluate one public example call and save its value (or what it raised)."""
+    @contextlib.contextmanager
+    def upstream(grade_id):
+        """The course's versions of the functions that the function of test cell
+        ``grade_id`` builds on, in place of the learner's for the time of the block: each
+        mistake is charged to its own cell only (see regcourse.grading.upstream)."""
+        names, code = course_versions.get(grade_id, ((), ""))
+        saved = {name: ns[name] for name in names if name in ns}
+        if names:
+            course = {"__name__": "course_reference"}
+            exec(compile(code, "<the course's versions>", "exec"), course)
+            ns.update({name: course[name] for name in names})
+        try:
+            yield
+        finally:
+            for name in names:
+                ns.pop(name, None)
+            ns.update(saved)
+
+    def example(name, grade_id, expression):
+        """Evaluate one public example call of test cell ``grade_id`` and save its value
+        (or what it raised)."""
         if any(function in expression for function in hung):
             save_error(name, TimeoutError("ran out of time before"))
             return
         signal.setitimer(signal.ITIMER_REAL, example_seconds)
         try:
-            value = eval(expression, ns)
+            with upstream(grade_id):
+                value = eval(expression, ns)
         except BaseException as exc:
             save_error(name, exc)
             return
@@ -170,9 +208,12 @@ del __regcourse_probe
 REFERENCE_MARK = "reference"
 
 
-def probe_source(body: str, mark: str = REFERENCE_MARK) -> str:
-    """The probe cell: the prelude, the assignment's body (indented), the epilogue."""
-    return (PRELUDE + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
+def probe_source(body: str, mark: str = REFERENCE_MARK, course_versions: dict | None = None) -> str:
+    """The probe cell: the prelude, the course's versions of upstream functions (see
+    :func:`regcourse.grading.upstream.probe_table`), the assignment's body (indented), the
+    epilogue."""
+    body = f"course_versions = {course_versions or {}!r}\n" + textwrap.dedent(body).strip("\n")
+    return (PRELUDE + textwrap.indent(body, "    ") + "\n"
             + EPILOGUE.format(mark=mark))
 
 
@@ -181,7 +222,7 @@ def probe_body(assignment: str) -> str:
     from .probes import spec
 
     module = spec(assignment)
-    calls = [f"example({example_name(gid, k)!r}, {expression!r})"
+    calls = [f"example({example_name(gid, k)!r}, {gid!r}, {expression!r})"
              for gid, expressions in getattr(module, "EXAMPLES", {}).items()
              for k, expression in enumerate(expressions)]
     return textwrap.dedent(module.BODY).strip("\n") + "\n" + "\n".join(calls) + "\n"
@@ -191,11 +232,16 @@ def example_name(grade_id: str, k: int) -> str:
     return f"example__{grade_id}__{k}"
 
 
-def probe_cell(assignment: str, mark: str = REFERENCE_MARK):
-    """The probe of ``assignment`` as a notebook code cell, with its fixed id."""
+def probe_cell(assignment: str, mark: str = REFERENCE_MARK, course_notebook: Path | None = None):
+    """The probe of ``assignment`` as a notebook code cell, with its fixed id
+    (``course_notebook``: the source notebook whose versions of upstream functions the
+    probe's measurements use)."""
     import nbformat
 
-    cell = nbformat.v4.new_code_cell(probe_source(probe_body(assignment), mark))
+    from .upstream import probe_table
+
+    table = probe_table(course_notebook, assignment) if course_notebook else {}
+    cell = nbformat.v4.new_code_cell(probe_source(probe_body(assignment), mark, table))
     cell["id"] = PROBE_CELL_ID
     return cell
 
@@ -204,9 +250,11 @@ class AppendProbe(NbGraderPreprocessor):
     """Append the probe cell after the submission's cells (before execution)."""
 
     mark = Unicode(REFERENCE_MARK, help="this grading's secret, written by the probe as its last act").tag(config=True)
+    source_notebook = Unicode("", help="the course's source notebook of the assignment").tag(config=True)
 
     def preprocess(self, nb, resources):
-        cell = probe_cell(resources["nbgrader"]["assignment"], self.mark)
+        cell = probe_cell(resources["nbgrader"]["assignment"], self.mark,
+                          Path(self.source_notebook) if self.source_notebook else None)
         nb.cells = [c for c in nb.cells if c.get("id") != PROBE_CELL_ID] + [cell]
         return nb, resources
 
@@ -227,6 +275,11 @@ class Missing:
 
     def __str__(self):
         return self.why
+
+
+@dataclass(frozen=True)
+class Unstorable(Missing):
+    """A value the probe could not write down (the grader's limit, not the learner's error)."""
 
 
 @dataclass(frozen=True)
@@ -286,6 +339,9 @@ class Outputs:
                     return Forged(f"{name}.json is not plain JSON ({type(exc).__name__})")
                 if isinstance(value, dict) and set(value) == {"__error__"} and isinstance(value["__error__"], list):
                     return Raised(tuple(str(n) for n in value["__error__"]))
+                if isinstance(value, dict) and set(value) == {"__unstorable__"}:
+                    return Unstorable(f"the grader could not store the value returned ({str(value['__unstorable__'])[:40]}): "
+                                      "a limit of the grader, not a mistake of yours; your instructor will look at it")
                 return value
         return Missing(f"{name}: no output")
 
@@ -419,31 +475,37 @@ def reference_outputs(source_notebook: Path, assignment: str, folder: Path, fact
 
 
 def reference_sources(source_notebook: Path, assignment: str, keep_going: bool = False,
-                      tests: bool = True) -> list[tuple[str, str, bool]]:
+                      tests: bool = True, course_notebook: Path | None = None) -> list[tuple[str, str, bool]]:
     """What a reference run executes, as ``(name, source, may_fail)``: every code cell of
     the notebook (named by its grade id; the test cells too, unless ``tests`` is false, so
-    that their times are known), then the probe. With ``keep_going`` every cell may fail,
-    as in a kernel."""
+    that their times are known), then the probe, whose measurements use the upstream
+    functions of ``course_notebook`` (default: this notebook). With ``keep_going`` every
+    cell may fail, as in a kernel."""
+    from .upstream import probe_table
+
+    table = probe_table(Path(course_notebook or source_notebook), assignment)
     sources = []
     for index, cell in enumerate(read(source_notebook).cells):
         if cell.cell_type == "code" and (tests or not is_test_cell(cell)):
             name = nbgrader_meta(cell).get("grade_id") or f"cell-{index}"
             sources.append((name, cell.source, keep_going or is_test_cell(cell)))
-    return sources + [(PROBE_NAME, probe_source(probe_body(assignment)), False)]
+    return sources + [(PROBE_NAME, probe_source(probe_body(assignment), course_versions=table), False)]
 
 
 def run_reference(source_notebook: str, assignment: str, folder: str, keep_going: bool = False,
-                  tests: bool = True) -> None:
+                  tests: bool = True, course_notebook: str | None = None) -> None:
     """Entry point of the reference process: the notebook's cells, then the probe, in
     ``folder``, timed (see :func:`regcourse.kernel_factory.run_timed`).
 
     With ``keep_going`` a cell that fails is skipped, as a kernel would, and without
     ``tests`` the test cells are left out (both for running the probe on other notebooks
-    than the solutions, in tests)."""
+    than the solutions, in tests, with the upstream functions of ``course_notebook``)."""
     from ..kernel_factory import TIMES_FILE, run_timed
 
+    sources = reference_sources(Path(source_notebook), assignment, keep_going, tests,
+                                Path(course_notebook) if course_notebook else None)
     os.chdir(folder)
-    run_timed(reference_sources(Path(source_notebook), assignment, keep_going, tests), Path(folder) / TIMES_FILE)
+    run_timed(sources, Path(folder) / TIMES_FILE)
 
 
 # -- comparing ---------------------------------------------------------------------------------

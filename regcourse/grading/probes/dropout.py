@@ -71,27 +71,29 @@ call("backward", "dropout_backward", load("dout"), load("mask"))
 for n in [1, 5, 10]:
     call(f"masks_{n}", "all_masks", n)
 
-masks_calls = []   # the geometric ensemble must be built from its members: count the enumerations
-enumerate_masks = ns.get("all_masks")
-if callable(enumerate_masks):
-    ns["all_masks"] = lambda *a, **k: masks_calls.append(1) or enumerate_masks(*a, **k)
-try:
+with upstream("test_softmax_ensemble_geometric"):   # the course's all_masks
     for k, p in enumerate([0.2, 0.5, 0.7]):
         call(f"geometric_{k}", "softmax_ensemble_geometric", load(f"W{k}"), load(f"b{k}"), load(f"v{k}"), p)
-finally:
-    if callable(enumerate_masks):
-        ns["all_masks"] = enumerate_masks
-save("geometric_mask_calls", len(masks_calls))
 for k, p in enumerate([0.2, 0.5, 0.7]):
     W, b, v = load(f"W{k}"), load(f"b{k}"), load(f"v{k}")
-    call(f"arithmetic_{k}", "softmax_ensemble_arithmetic", W, b, v, p)
+    with upstream("test_softmax_ensemble_arithmetic"):
+        call(f"arithmetic_{k}", "softmax_ensemble_arithmetic", W, b, v, p)
     for j, q in enumerate([0.0, p, 0.9]):
         call(f"scaling_{k}_{j}", "softmax_weight_scaling", W, b, v, q)
 
-gaps = run("gaps", "relu_dropout_gaps", load("rW1"), load("rb1"), load("rW2"), load("rb2"), 2 * load("rx"), 0.4)
+with upstream("test_relu_dropout_gaps"):   # the course's masks, ensemble and weight scaling
+    relu_net = (load("rW1"), load("rb1"), load("rW2"), load("rb2"), 2 * load("rx"), 0.4)
+    gaps = run("gaps", "relu_dropout_gaps", *relu_net)
+    # the hidden gap must follow weight scaling: changed for a moment, a tenth added
+    course_scaling, followed = ns.get("softmax_weight_scaling"), None
+    if callable(course_scaling):
+        ns["softmax_weight_scaling"] = lambda W, b, h, p: course_scaling(W, b, h, p) + 0.1
+        followed = run("gaps_follow", "relu_dropout_gaps", *relu_net)
 if isinstance(gaps, dict):
     for key in ["inputs", "hidden"]:
         save(f"gaps_{key}", np.asarray(gaps[key]) if key in gaps else None)
+if isinstance(followed, dict):
+    save("gaps_follow_hidden", np.asarray(followed["hidden"]) if "hidden" in followed else None)
 
 import itertools
 import torch
@@ -142,6 +144,15 @@ xs = torch.ones(3, 6, dtype=torch.float64)
 outs = [call(f"nested_{j}", "mc_dropout_predict", nested, xs, 1) for j in range(4)]
 save("nested_modes", [m.training for m in nested.modules()])
 """
+
+
+# test cell -> the functions it builds on: graded with the course's versions of them, so that
+# a mistake there costs only its own cells (see regcourse.grading.upstream)
+UPSTREAM = {
+    "test_softmax_ensemble_geometric": ("all_masks",),
+    "test_softmax_ensemble_arithmetic": ("all_masks",),
+    "test_relu_dropout_gaps": ("all_masks", "softmax_ensemble_geometric", "softmax_weight_scaling"),
+}
 
 
 def check_forward(student, reference, inputs):
@@ -214,8 +225,6 @@ def check_geometric(student, reference, inputs):
     for k, (n, _, p) in enumerate(ENSEMBLES):
         close(student, reference, f"geometric_{k}", rtol=0, atol=1e-10,
               what=f"softmax_ensemble_geometric for n = {n}, p = {p}")
-    if student["geometric_mask_calls"] == 0:
-        raise Wrong("softmax_ensemble_geometric never called all_masks: build the ensemble from its members")
 
 
 def check_arithmetic(student, reference, inputs):
@@ -272,6 +281,12 @@ def check_gaps(student, reference, inputs):
     hidden = array(student, "gaps_hidden", (3,), f"{what}['hidden']")
     if np.abs(hidden).max() > 1e-10:
         raise Wrong(f"{what}['hidden'] is {hidden}: with the masks on the hidden units the gap is 0 up to rounding")
+    followed = array(student, "gaps_follow_hidden", (3,), f"{what}['hidden'] with softmax_weight_scaling changed")
+    if not np.allclose(followed, hidden - 0.1, atol=1e-9):
+        raise Wrong("the hidden gap did not follow softmax_weight_scaling: with it changed for a moment (a tenth "
+                    "added), the gap stayed the same. The task measures the hidden gap with your functions of "
+                    "part 4, softmax_ensemble_geometric(W2, b2, h, p) - softmax_weight_scaling(W2, b2, h, p) with "
+                    "h = ReLU(W1 x + b1); a gap computed another way, or written down, does not follow them")
 
 
 # Small public calls whose results feedback shows when the cell fails: the smallest

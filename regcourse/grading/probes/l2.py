@@ -43,16 +43,13 @@ call("ridge_negative", "ridge_fit", X, y, -1e-12)
 for j, r in enumerate([0.01, 1.0, 30.0]):
     call(f"shrink_{j}", "shrinkage_factors", load("Xs"), r)
 call("shrink_wide", "shrinkage_factors", load("Xwide")[:3, :5], 2.0)
-for j, r in enumerate([0.1, 1.0, 10.0]):
-    call(f"ratios_{j}", "ridge_eigen_ratios", load("Xe"), load("ye"), r)
-# the measurement must follow ridge_fit: changed into ridge plus a tenth of least squares
-own_ridge_fit = ns.get("ridge_fit")
-if callable(own_ridge_fit):
-    ns["ridge_fit"] = lambda X, y, lam: own_ridge_fit(X, y, lam) + 0.1 * own_ridge_fit(X, y, 0.0)
-    try:
-        call("ratios_follow", "ridge_eigen_ratios", load("Xe"), load("ye"), 1.0)
-    finally:
-        ns["ridge_fit"] = own_ridge_fit
+with upstream("test_ridge_eigen_ratios"):   # the course's ridge_fit: only the measurement counts
+    for j, r in enumerate([0.1, 1.0, 10.0]):
+        call(f"ratios_{j}", "ridge_eigen_ratios", load("Xe"), load("ye"), r)
+    # the measurement must follow ridge_fit: changed into ridge plus a tenth of least squares
+    course_ridge_fit = ns["ridge_fit"]
+    ns["ridge_fit"] = lambda X, y, lam: course_ridge_fit(X, y, lam) + 0.1 * course_ridge_fit(X, y, 0.0)
+    call("ratios_follow", "ridge_eigen_ratios", load("Xe"), load("ye"), 1.0)
 
 import torch
 from torch import nn
@@ -69,6 +66,11 @@ if torch.is_tensor(penalty) and penalty.requires_grad:
         grad = parameter.grad if parameter.grad is not None else torch.zeros_like(parameter)
         save("torch_grad_" + name.replace(".", "_"), grad)
 """
+
+
+# test cell -> the functions it builds on: graded with the course's versions of them, so that
+# a mistake there costs only its own cells (see regcourse.grading.upstream)
+UPSTREAM = {"test_ridge_eigen_ratios": ("ridge_fit",)}
 
 
 def check_penalty(student, reference, inputs):
@@ -118,9 +120,11 @@ def check_eigen_ratios(student, reference, inputs):
         close(student, reference, "ratios_follow", rtol=1e-6, atol=1e-9,
               what="ridge_eigen_ratios(X, y, 1.0) with ridge_fit changed")
     except Wrong:
-        raise Wrong("ridge_eigen_ratios did not follow ridge_fit: when ridge_fit was changed for a "
-                    "moment, the ratios did not change with it. Measure the two solutions "
-                    "with your ridge_fit; do not return the predicted factors") from None
+        raise Wrong("ridge_eigen_ratios did not follow ridge_fit: with ridge_fit changed for a moment (into "
+                    "ridge plus a tenth of least squares), the ratios did not change with it. The task measures "
+                    "your own ridge_fit, so take both solutions from it, ridge_fit(X, y, lam) and "
+                    "ridge_fit(X, y, 0.0); ratios computed another way (the predicted factors, or least "
+                    "squares by np.linalg.lstsq) do not follow it") from None
 
 
 def check_torch(student, reference, inputs):

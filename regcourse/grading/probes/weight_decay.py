@@ -31,28 +31,30 @@ if isinstance(state, dict):
 
 settings = [(1e-2, 0.0, (0.9, 0.999), 1e-8), (3e-3, 0.1, (0.9, 0.999), 1e-8), (1e-2, 1.0, (0.8, 0.99), 1e-6)]
 for function in ["adam_step", "adamw_step"]:
-    for j, (lr, decay, betas, eps) in enumerate(settings):
-        key = "lam" if function == "adam_step" else "wd"
-        try:
-            w_k, state = load("w0"), ns["init_adam_state"](load("w0"))
-            for k, grad in enumerate(load("grads")):
-                w_k = ns[function](w_k, grad, state, lr, **{key: decay}, betas=betas, eps=eps)
-                if k == 0:
-                    save(f"{function}_{j}_first", w_k)
-            save(f"{function}_{j}_final", w_k)
-            save(f"{function}_{j}_t", state["t"])
-            save(f"{function}_{j}_m", state["m"])
-            save(f"{function}_{j}_v", state["v"])
-        except BaseException as exc:
-            save_error(f"{function}_{j}_final", exc)
+    with upstream(f"test_{function}"):   # the course's init_adam_state
+        for j, (lr, decay, betas, eps) in enumerate(settings):
+            key = "lam" if function == "adam_step" else "wd"
+            try:
+                w_k, state = load("w0"), ns["init_adam_state"](load("w0"))
+                for k, grad in enumerate(load("grads")):
+                    w_k = ns[function](w_k, grad, state, lr, **{key: decay}, betas=betas, eps=eps)
+                    if k == 0:
+                        save(f"{function}_{j}_first", w_k)
+                save(f"{function}_{j}_final", w_k)
+                save(f"{function}_{j}_t", state["t"])
+                save(f"{function}_{j}_m", state["m"])
+                save(f"{function}_{j}_v", state["v"])
+            except BaseException as exc:
+                save_error(f"{function}_{j}_final", exc)
 
 wm, gm = load("wm"), list(load("gm"))
 for j, (momentum, decay, decoupled) in enumerate([(0.9, 0.05, False), (0.9, 0.05, True), (0.5, 0.2, False)]):
     call(f"momentum_{j}", "sgd_momentum_trajectory", wm, gm, 0.1, momentum, decay, decoupled=decoupled)
 save("momentum_w0_after", wm)
 scales = np.array([20.0, 1.0, 0.01])
-decays = run("adam_decay", "adam_decay_by_gradient_scale", scales, 200, 3e-3, 0.3,
-             np.random.default_rng(int(load("noise_seed")[0])))
+with upstream("test_adam_decay_by_gradient_scale"):   # the course's Adam and AdamW
+    decays = run("adam_decay", "adam_decay_by_gradient_scale", scales, 200, 3e-3, 0.3,
+                 np.random.default_rng(int(load("noise_seed")[0])))
 if isinstance(decays, dict):
     for key in ["adam_l2", "adamw"]:
         save(f"adam_decay_{key}", np.asarray(decays[key]) if key in decays else None)
@@ -72,6 +74,15 @@ try:
 except BaseException as exc:
     save_error("groups", exc)
 """
+
+
+# test cell -> the functions it builds on: graded with the course's versions of them, so that
+# a mistake there costs only its own cells (see regcourse.grading.upstream)
+UPSTREAM = {
+    "test_adam_step": ("init_adam_state",),
+    "test_adamw_step": ("init_adam_state",),
+    "test_adam_decay_by_gradient_scale": ("init_adam_state", "adam_step", "adamw_step"),
+}
 
 
 def check_sgd(student, reference, inputs):
