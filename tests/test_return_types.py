@@ -82,7 +82,6 @@ def test_every_container_the_tests_accept_passes_the_trusted_check(aid, function
     import nbformat
 
     inputs, reference = references(aid)
-    accepted = 0
     for kind in CONTAINERS:
         nb = wrapped(aid, function, kind)
         own = own_tests(function, spec(aid).CHECKS)
@@ -94,16 +93,18 @@ def test_every_container_the_tests_accept_passes_the_trusted_check(aid, function
         checks = trusted.verdicts(aid, student, reference, inputs)
         refused = {gid: checks.failed[gid] for gid in passed if checks.failed.get(gid)}
         assert not refused, f"{function} returning a {kind}: the notebook's tests pass, the grader refuses: {refused}"
-        accepted += len(passed)
-    if function not in ("l2_penalty_torch", "mc_dropout_predict", "decay_param_groups"):
-        # (a torch penalty must stay a tensor; the others take models and return tensors or groups)
-        assert accepted, f"no container was accepted by the tests of {function}: the wrapper is wrong"
 
 
 def test_the_probe_stores_a_list_of_arrays_as_one_array(tmp_path):
     """The case that scored 0: sgd_momentum_trajectory returning a list of arrays passes the
     notebook's tests, and its trusted check too."""
     nb = wrapped("weight_decay", "sgd_momentum_trajectory", "list")
+    namespace = {}
+    for cell in nb.cells:   # the wrapper does return a list
+        if cell.cell_type == "code" and not is_test_cell(cell):
+            exec(compile(cell.source, "cell", "exec"), namespace)
+    assert isinstance(namespace["sgd_momentum_trajectory"](np.zeros(2), [np.ones(2)] * 3, 0.1, 0.9, 0.0), list)
+    assert run_each_test_alone(nb)["test_sgd_momentum_trajectory"] is None   # the notebook's tests accept it
     inputs = spec("weight_decay").make_inputs(np.random.default_rng(3))
     import nbformat
 

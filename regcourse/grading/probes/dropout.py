@@ -38,14 +38,14 @@ seeds = [int(s) for s in load("seeds")]
 x = load("x")
 for j, p in enumerate([0.1, 0.5, 0.8]):
     result = run(f"forward_{j}", "dropout_forward", x, p, np.random.default_rng(seeds[j]))
-    if isinstance(result, tuple) and len(result) == 2:
+    if isinstance(result, (tuple, list)) and len(result) == 2:
         save(f"forward_{j}_out", result[0])
         save(f"forward_{j}_mask", result[1])
 counting = np.random.default_rng(seeds[8])
 counts = []
 for _ in range(50):
     result = run("counts", "dropout_forward", np.ones(2000), 0.3, counting)
-    if not (isinstance(result, tuple) and len(result) == 2):
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
         counts = None   # what went wrong is saved already, or nothing usable came back
         break
     counts.append(float(np.sum(np.asarray(result[1]) > 0)))
@@ -55,7 +55,7 @@ small = load("small")
 for name, p, train in [("eval", 0.5, False), ("p0", 0.0, True), ("p1", 1.0, True), ("valid", 0.5, True)]:
     with np.errstate(all="raise"):
         result = run(f"edge_{name}", "dropout_forward", small, p, np.random.default_rng(seeds[3]), train=train)
-    if isinstance(result, tuple) and len(result) == 2:
+    if isinstance(result, (tuple, list)) and len(result) == 2:
         save(f"edge_{name}_out", result[0])
         save(f"edge_{name}_mask", result[1])
 for j, p in enumerate([-0.1, 1.5]):
@@ -63,7 +63,7 @@ for j, p in enumerate([-0.1, 1.5]):
 same = [run(f"seeded_{j}", "dropout_forward", np.ones(1000), 0.5, np.random.default_rng(s))
         for j, s in enumerate([seeds[5], seeds[5], seeds[6]])]
 for j, result in enumerate(same):
-    if isinstance(result, tuple) and len(result) == 2:
+    if isinstance(result, (tuple, list)) and len(result) == 2:
         save(f"seeded_{j}_mask", result[1])
 
 call("backward", "dropout_backward", load("dout"), load("mask"))
