@@ -23,6 +23,7 @@ from traitlets import Float, Integer, Unicode
 
 from ..kernel_factory import TIMES_FILE, read_private
 from ..notebooks import is_test_cell, nbgrader_meta
+from .sandbox import is_zombie
 
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelStuck"
@@ -91,11 +92,7 @@ class SafeExecute(Execute):
         """Whether the reference run can still write times (its process has not ended)."""
         if not self.reference_pid:
             return True
-        try:
-            with open(f"/proc/{self.reference_pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-        except (OSError, IndexError):
-            return False
+        return os.path.exists(f"/proc/{self.reference_pid}") and not is_zombie(self.reference_pid)
 
     def _reference_times(self) -> dict:
         try:

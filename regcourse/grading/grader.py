@@ -212,22 +212,21 @@ class Grader:
         mark = secrets.token_hex(16)   # the probe's last output; no submission can know it
         guarded = self._snapshot()
         with Slot.acquire() as slot:
-            # a short name: the kernel's IPC sockets live in this folder, and a socket's path
-            # must fit in 108 bytes
-            sandbox = slot.prepare_folder(self.sandboxes / f"{self._runs:04d}-{secrets.token_hex(3)}")
             result.isolation = slot.isolation()
-            trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
-            outcome = self._autograde(course, assignment, student, slot, sandbox, mark)
-            if outcome.get("timed_out"):
-                # a busy machine can make an honest notebook miss the wall clock: grade it once
-                # more, afresh, before calling it out of time (and say where the first try was)
-                slot.kill_processes()
-                slot.remove_leftovers()
-                result.notes.append(f"graded a second time: the first try ran out of its {self.limits.submission_seconds} s"
-                                    f"{outcome.get('where', '')}")
+            # a busy machine can make an honest notebook miss the wall clock: one that does is
+            # graded once more, afresh, before it is called out of time
+            for last_try in (False, True):
+                # a short name: the kernel's IPC sockets live in this folder, and a socket's
+                # path must fit in 108 bytes
                 sandbox = slot.prepare_folder(self.sandboxes / f"{self._runs:04d}-{secrets.token_hex(3)}")
                 trusted.write_inputs(inputs, sandbox / trusted.IN_DIR, call_seconds=self.limits.cell_seconds)
                 outcome = self._autograde(course, assignment, student, slot, sandbox, mark)
+                if last_try or not outcome.get("timed_out"):
+                    break
+                slot.kill_processes()
+                slot.remove_leftovers()
+                result.notes.append(f"graded a second time: the first try ran out of its "
+                                    f"{self.limits.submission_seconds} s{outcome.get('where', '')}")
             killed = slot.kill_processes()
             autograded = course.autograded_path(student, assignment)
             executed = nbformat.read(str(autograded), as_version=4) if autograded.exists() else None

@@ -206,7 +206,7 @@ class Slot:
         return removed
 
     def _owns(self, pid: int) -> bool:
-        if pid == os.getpid() or _is_zombie(pid):   # a zombie has ended; its parent reaps it
+        if pid == os.getpid() or is_zombie(pid):   # a zombie has ended; its parent reaps it
             return False
         try:
             if self.user is not None:
@@ -223,7 +223,7 @@ def open_private(path: Path):
     return os.fdopen(fd, "r+")
 
 
-def _is_zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"

@@ -58,12 +58,13 @@ def upstream_of(assignment: str) -> dict[str, tuple[str, ...]]:
     return dict(getattr(spec(assignment), "UPSTREAM", {}))
 
 
-def course_code(source_notebook: Path, names) -> str:
+def course_code(source, names) -> str:
     """The course's code that defines ``names``: the setup cells (imports, helpers) and
-    the solution cells of those functions, in the notebook's order."""
+    the solution cells of those functions, in the order of the source notebook ``source``
+    (already read)."""
     names = set(names)
     sources, found = [], set()
-    for cell in read(Path(source_notebook)).cells:
+    for cell in source.cells:
         if cell.cell_type != "code" or is_test_cell(cell):
             continue
         meta = nbgrader_meta(cell)
@@ -73,7 +74,7 @@ def course_code(source_notebook: Path, names) -> str:
             sources.append(cell.source)
             found.add(meta["grade_id"])
     if names - found:
-        raise ValueError(f"{source_notebook} has no solution cell for {', '.join(sorted(names - found))}")
+        raise ValueError(f"the source notebook has no solution cell for {', '.join(sorted(names - found))}")
     return "\n\n\n".join(sources)
 
 
@@ -85,7 +86,8 @@ def own_tests(function: str, grade_ids) -> set[str]:
 
 def probe_table(source_notebook: Path, assignment: str) -> dict[str, tuple[tuple[str, ...], str]]:
     """For the probe: test cell -> (upstream functions, the course's code for them)."""
-    return {grade_id: (tuple(names), course_code(source_notebook, names))
+    source = read(Path(source_notebook))
+    return {grade_id: (tuple(names), course_code(source, names))
             for grade_id, names in upstream_of(assignment).items()}
 
 
@@ -101,15 +103,15 @@ class SwapUpstream(NbGraderPreprocessor):
         upstream = upstream_of(resources["nbgrader"]["assignment"])
         if not (upstream and self.source_notebook and self.token):
             return nb, resources
-        source_ids = {nbgrader_meta(c).get("grade_id") for c in read(Path(self.source_notebook)).cells
-                      if is_test_cell(c)}
+        source = read(Path(self.source_notebook))
+        source_ids = {nbgrader_meta(c).get("grade_id") for c in source.cells if is_test_cell(c)}
         ran: set[str] = set()   # grade ids of the test cells before this one
         cells = []
         for cell in nb.cells:
             grade_id = nbgrader_meta(cell).get("grade_id") if is_test_cell(cell) else None
             names = tuple(n for n in upstream.get(grade_id, ()) if own_tests(n, source_ids) <= ran)
             if names:
-                code = course_code(Path(self.source_notebook), names)
+                code = course_code(source, names)
                 cells += [self._cell(SWAP_IN.format(code=code, names=list(names)), f"in-{len(cells)}"),
                           cell, self._cell(SWAP_OUT.format(names=list(names)), f"out-{len(cells)}")]
             else:
