@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pwd
 import shutil
 import sys
 from pathlib import Path
@@ -204,9 +203,12 @@ def cmd_sandbox(args) -> int:
         if args.action == "setup":
             changes = host.setup(protect=[REPO / "solutions", REPO / ".git"],
                                  reachable=host.python_folders(), record=args.record)
-            from .grading.sandbox import check_user_can_run_python
+            from .grading.sandbox import Slot, check_user_can_run_python
 
-            check_user_can_run_python(pwd.getpwnam(f"{host.USER_PREFIX}0"))
+            # under a slot's lock: a grading that holds a slot kills every process of its
+            # user when it ends, and would kill this probe with it (empty stderr, exit -9)
+            with Slot.acquire() as slot:
+                check_user_can_run_python(slot.user)
         else:
             changes = host.remove(record=args.record)
     except (PermissionError, RuntimeError) as exc:

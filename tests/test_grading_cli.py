@@ -129,6 +129,35 @@ def test_make_grade_runs_the_same_command(tmp_path):
     assert usage.returncode != 0 and "usage: make grade NB=" in usage.stderr
 
 
+@pytest.mark.tier2
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users are root's: without root grading needs none")
+def test_sandbox_setup_checks_python_as_a_user_no_grading_holds(tmp_path):
+    """`make grade` runs `sandbox setup`, which ends by starting Python as a sandbox user.
+    A grading that ends meanwhile kills every process of its own sandbox user: the check
+    must run under a slot of its own, or it dies with that grading's leftovers (CI, once).
+    Here slot 0's user is killed over and over while the setup runs."""
+    import threading
+
+    from regcourse.grading.sandbox import Slot
+
+    stop = threading.Event()
+    with Slot.acquire() as held:   # a grading that holds a slot and cleans up after itself
+        def clean_up_again_and_again():
+            while not stop.is_set():
+                held.kill_processes()
+                stop.wait(0.02)
+
+        killer = threading.Thread(target=clean_up_again_and_again)
+        killer.start()
+        try:
+            done = subprocess.run([*REGCOURSE, "sandbox", "setup", "--quiet"], capture_output=True,
+                                  text=True, timeout=300)
+        finally:
+            stop.set()
+            killer.join()
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_footer_says_whose_user_ran_the_code(monkeypatch):
     """Without root, a learner's own grading runs as the learner; a classroom's autograde
     without its sudo rule runs as the grader's user, and the footer says so."""

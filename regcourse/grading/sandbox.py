@@ -243,8 +243,10 @@ def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executa
                             preexec_fn=functools.partial(drop_to, user), timeout=120)
     if result.returncode != 0:
         blocked = [str(p) for p in _ancestors_needing_search()]
+        why = (result.stderr.strip()[-300:] if result.returncode > 0
+               else f"killed by signal {-result.returncode} (another process stopped it)")
         raise RuntimeError(
-            f"the sandbox user {user.pw_name} cannot run {python}: {result.stderr.strip()[-300:]}\n"
+            f"the sandbox user {user.pw_name} cannot run {python}: {why}\n"
             + (f"folders other users cannot enter: {', '.join(blocked)}\n" if blocked else "")
             + "as root, run `.venv/bin/regcourse sandbox setup` once to fix it")
 
