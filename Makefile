@@ -92,7 +92,7 @@ system-packages:
 # Both first bring the repository's address, wherever it is written, in step with
 # _config.yml (a fork changes one line there).
 book: $(INSTALLED)
-	$(BIN)/python -m regcourse.repository
+	$(BIN)/python -m regcourse.authoring.repository
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 # `make test` runs the first tier, `make test-all` every test: the second tier adds minutes
@@ -110,7 +110,7 @@ SANDBOXED = if [ "$$(id -u)" = 0 ]; then \
 		$(BIN)/regcourse sandbox setup --record $(SANDBOX_RECORD); \
 	fi;
 test test-all: system-packages $(INSTALLED) node-tools
-	$(BIN)/python -m regcourse.repository
+	$(BIN)/python -m regcourse.authoring.repository
 	@$(SANDBOXED) $(BIN)/python -m pytest -n $(JOBS) $(TIER_$@) --durations=25
 
 # A local JupyterHub for the course (root: it creates the instructor's and students' Unix
@@ -128,7 +128,7 @@ serve:
 	$(PYTHON) -m http.server --bind $(HOST) --directory _build/html $(PORT)
 
 exercises: $(INSTALLED)
-	$(BIN)/python -m regcourse.release solutions exercises
+	$(BIN)/python -m regcourse.authoring.release solutions exercises
 
 # As root, kernels run as unprivileged sandbox users: the first grade creates them (each
 # change printed; `regcourse sandbox remove` undoes them). Without root nothing changes.

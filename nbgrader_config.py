@@ -18,24 +18,12 @@ c.Execute.timeout = 30
 # A learner who edits or deletes a test cell gets it back from the source.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback shows the points and each failing test's message, never the hidden tests:
-# ClearHiddenTests removes them from the cells, HideTestDetails from the tracebacks;
-# RemoveRubrics takes out the written answers' rubrics, which only graders see, PendingAnswers
-# marks the ungraded ones pending (not "Score: 0"), and
-# RenderMathOffline draws the equations as MathML, so the page needs no network.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "regcourse.grading.feedback.HideTestDetails",
-    "regcourse.grading.feedback.RemoveRubrics",
-    "regcourse.grading.feedback.PendingAnswers",
-    "regcourse.grading.feedback.RenderMathOffline",
-]
-# nbgrader's feedback page without MathJax from a CDN: the course's template folder,
-# searched first, replaces only the macro that would load it.
-from regcourse.grading.feedback import template_dirs  # noqa: E402
+# Feedback shows the points and each failing test's message, never the hidden tests
+# (FEEDBACK_STEPS says how), and is nbgrader's page without MathJax from a CDN: the
+# course's template folder, searched first, replaces only the macro that would load it.
+from regcourse.grading.feedback import FEEDBACK_STEPS, template_dirs  # noqa: E402
 
+c.GenerateFeedback.preprocessors = FEEDBACK_STEPS
 c.HTMLExporter.extra_template_basedirs = template_dirs()
 
 # Everything a submission shows is the learner's: its Markdown and its outputs reach the

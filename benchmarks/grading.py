@@ -13,10 +13,10 @@ from pathlib import Path
 
 import nbformat
 
-from regcourse.grading.classroom import grade_class
+from regcourse.grading.batch import grade_class
 from regcourse.grading.course import Course
 from regcourse.grading.grader import Grader
-from regcourse.notebooks import REPO, read, released_notebook, source_notebook, with_cell_source
+from regcourse.authoring.notebooks import REPO, read, released_notebook, source_notebook, with_cell_source
 
 from .notebooks import execute
 
@@ -153,7 +153,7 @@ def _class_folder(root: Path, submissions: dict) -> Course:
 
 
 def grade_generated_class(size: int = CLASS_SIZE) -> dict:
-    from regcourse.grading.sandbox import Limits
+    from regcourse.sandbox.slots import Limits
 
     submissions = generated_class(size)
     limits = Limits(cell_seconds=10, submission_seconds=120)

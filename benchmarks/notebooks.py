@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from regcourse.notebooks import REPO
+from regcourse.authoring.notebooks import REPO
 
 FLOOR = "import numpy, torch, matplotlib.pyplot"
 

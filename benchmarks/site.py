@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from regcourse.notebooks import REPO
+from regcourse.authoring.notebooks import REPO
 
 SKIP = shutil.ignore_patterns("_build", ".venv", ".git", ".pytest_cache", "__pycache__", "*.egg-info")
 # myst-nb logs "<path>: Executing notebook using local CWD" for every notebook it runs

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 
-from regcourse.notebooks import REPO
+from regcourse.authoring.notebooks import REPO
 
 
 def _summary(stdout: str) -> str:

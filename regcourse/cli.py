@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from . import REPO, kernel_factory
+from . import REPO
+from .sandbox import kernel_factory
 
 # Only the standard library above: `regcourse grade` starts its warm kernel factory first,
 # so that the factory's imports overlap the grader's own (nbgrader's, nbformat's).
@@ -33,7 +33,7 @@ CANNOT_GRADE = 2
 
 
 def _limits(args) -> Limits:
-    from .grading.sandbox import Limits
+    from .sandbox.slots import Limits
 
     return Limits(cell_seconds=args.cell_timeout, submission_seconds=args.time_limit,
                   memory_bytes=args.memory_mb << 20, output_bytes=args.output_kb << 10,
@@ -41,7 +41,7 @@ def _limits(args) -> Limits:
 
 
 def _add_limit_options(p: argparse.ArgumentParser) -> None:
-    from .grading.sandbox import Limits
+    from .sandbox.slots import Limits
 
     d = Limits()
     p.add_argument("--cell-timeout", type=int, default=d.cell_seconds, metavar="S",
@@ -66,7 +66,8 @@ def _add_cold_option(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_grade(args) -> int:
-    from .grading import host, submission
+    from .sandbox import host
+    from .grading import submission
     from .grading.feedback import write_feedback
     from .grading.grader import Grader
 
@@ -100,8 +101,6 @@ def cmd_grade(args) -> int:
             sys.stdout.flush()
         feedback_dir = Path(args.feedback) if args.feedback else path.resolve().parent
         page = write_feedback(run, feedback_dir / f"{path.stem}-feedback.html", hints=args.hint)
-        if args.autograded and run.autograded.exists():   # for the classroom's nbgrader hook
-            shutil.copy(run.autograded, args.autograded)
         if args.json:
             report = run.result.to_json()
             if not args.hint:   # the likely causes are the second tier: only when asked for
@@ -116,45 +115,54 @@ def cmd_grade(args) -> int:
 
 
 def cmd_hub_grade(args) -> int:
-    """Grade one submission for a classroom's instructor, as root through the one sudo rule
-    that ``regcourse classroom up`` writes: the notebook comes on stdin, the result and the
-    graded notebook go to stdout as one JSON document. Nothing the caller names is read or
-    written as root but their own course's sources, which must be theirs and private."""
+    """Grade one submission of a classroom for nbgrader's autograde (the formgrader's
+    button runs :mod:`regcourse.grading.nbgrader_hook`, which runs this): the notebook comes
+    on stdin; the result and the graded notebook, the course's report as its first cell, go
+    to stdout as one JSON document. The sources are the course folder's ``source/``.
+
+    As root, through the one sudo rule that ``regcourse classroom up`` writes, nothing the
+    caller names is read or written but their own course's sources, which must be theirs
+    and private. Without root (a classroom without that rule) the kernels run as the
+    caller, and the report says so."""
     import os
     import tempfile
 
     import nbformat
 
-    from .grading.feedback import write_feedback
+    from .grading.feedback import add_report
     from .grading.grader import Grader
 
-    caller = int(os.environ.get("SUDO_UID", os.getuid()))
     course = Path(args.course).resolve()
     source = (course / "source").resolve()
-    if course.stat().st_uid != caller or course.stat().st_mode & 0o077:
-        return _fail(f"{course} must be the caller's own private folder (owner {caller}, mode 0700)")
-    if source.stat().st_uid != caller or not source.is_relative_to(course):
-        return _fail(f"{source} must be the caller's own, inside {course}")
     if not args.assignment.replace("_", "").replace("-", "").isalnum():
         return _fail(f"unknown assignment {args.assignment!r}")
-    # root copies these files: a link could make it read (and report) any file of the machine
-    for top, dirs, files in os.walk(source / args.assignment):
-        for name in ["", *dirs, *files]:
-            path = Path(top) / name
-            if path.is_symlink() or path.lstat().st_uid != caller:
-                return _fail(f"{path} must be the caller's own file, not a link")
+    if os.geteuid() == 0:
+        caller = int(os.environ.get("SUDO_UID", 0))
+        if course.stat().st_uid != caller or course.stat().st_mode & 0o077:
+            return _fail(f"{course} must be the caller's own private folder (owner {caller}, mode 0700)")
+        if source.stat().st_uid != caller or not source.is_relative_to(course):
+            return _fail(f"{source} must be the caller's own, inside {course}")
+        # root copies these files: a link could make it read (and report) any file of the machine
+        for top, dirs, files in os.walk(source / args.assignment):
+            for name in ["", *dirs, *files]:
+                path = Path(top) / name
+                if path.is_symlink() or path.lstat().st_uid != caller:
+                    return _fail(f"{path} must be the caller's own file, not a link")
     nb = nbformat.reads(sys.stdin.read(), as_version=4)
     with tempfile.TemporaryDirectory(prefix="regcourse-hub-grade-") as work:
         submitted = Path(work) / f"{args.assignment}.ipynb"
         nbformat.write(nb, str(submitted))
         grader = Grader(source, REPO / "nbgrader_config.py", assignments=[args.assignment], cold=args.cold or None,
-                        kernel_factory=args.factory)
+                        kernel_factory=args.factory, for_class=True)
         try:
             if args.assignment not in grader.known:
                 return _fail(f"unknown assignment {args.assignment!r}")
             run = grader.grade(submitted, args.assignment, "learner")
-            write_feedback(run, Path(work) / "feedback.html")
-            graded = nbformat.read(str(run.autograded), as_version=4)
+            if run.autograded.exists():
+                add_report(run.autograded, run.result)
+                graded = nbformat.read(str(run.autograded), as_version=4)
+            else:   # nbgrader could not run it: the course's scores go into the notebook as sent
+                graded = nb
             print(json.dumps({"result": run.result.to_json(), "notebook": nbformat.writes(graded)}))
         finally:
             grader.close()
@@ -162,7 +170,7 @@ def cmd_hub_grade(args) -> int:
 
 
 def cmd_autograde(args) -> int:
-    from .grading.classroom import grade_class
+    from .grading.batch import grade_class
 
     course = Path(args.course)
     if not (course / "nbgrader_config.py").is_file():
@@ -197,13 +205,13 @@ def cmd_report(args) -> int:
 
 
 def cmd_sandbox(args) -> int:
-    from .grading import host
+    from .sandbox import host
 
     try:
         if args.action == "setup":
             changes = host.setup(protect=[REPO / "solutions", REPO / ".git"],
                                  reachable=host.python_folders(), record=args.record)
-            from .grading.sandbox import Slot, check_user_can_run_python
+            from .sandbox.slots import Slot, check_user_can_run_python
 
             # under a slot's lock: a grading that holds a slot kills every process of its
             # user when it ends, and would kill this probe with it (empty stderr, exit -9)
@@ -244,7 +252,6 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--student", default="learner", help=argparse.SUPPRESS)
     g.add_argument("--source", default=str(REPO / "solutions"), help="source notebooks (default: solutions/)")
     g.add_argument("--config", default=str(REPO / "nbgrader_config.py"), help=argparse.SUPPRESS)
-    g.add_argument("--autograded", type=Path, help=argparse.SUPPRESS)  # also write the graded notebook here
     _add_limit_options(g)
     g.set_defaults(run=cmd_grade)
 
@@ -269,7 +276,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="say nothing when there is nothing to change")
     s.set_defaults(run=cmd_sandbox)
 
-    h = sub.add_parser("hub-grade", help=argparse.SUPPRESS)   # the classroom's sudo rule runs this
+    h = sub.add_parser("hub-grade", help=argparse.SUPPRESS)   # the classroom's autograde hook runs this
     h.add_argument("assignment")
     h.add_argument("--course", required=True)
     _add_cold_option(h)
@@ -296,7 +303,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def cmd_classroom(args) -> int:
-    from . import hub
+    from .classroom import hub
 
     if args.action == "down":
         hub.down(args.state)
@@ -318,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             import nbformat  # noqa: F401
             import nbgrader  # noqa: F401
 
-            from .grading import sandbox  # noqa: F401
+            from .sandbox import slots  # noqa: F401
         except ImportError as missing:  # a learner's install has the lesson helpers only
             raise SystemExit(f"regcourse's grading commands need {missing.name}, which the lessons do not: "
                              "pip install 'regcourse[grading]'") from None

@@ -51,7 +51,7 @@ def graded(name: str, assignment: str, notebooks: dict, cold: bool = False) -> d
     notebooks of ``assignment``; graded once per run (per kind of kernel)."""
     from filelock import FileLock
 
-    from regcourse.grading.classroom import grade_class
+    from regcourse.grading.batch import grade_class
     from regcourse.grading.report import Result
 
     import submissions as sub

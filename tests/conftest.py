@@ -10,8 +10,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from regcourse.notebooks import REPO  # noqa: E402
-from regcourse.release import assignment_ids  # noqa: E402
+from regcourse.authoring.notebooks import REPO  # noqa: E402
+from regcourse.authoring.release import assignment_ids  # noqa: E402
 
 ASSIGNMENTS = assignment_ids(REPO / "solutions")
 # The longest line a lesson's code may have: what the site shows without scrolling in

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 from dataclasses import dataclass
 
 import catalogues
-from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook, with_cell_source
+from regcourse.authoring.notebooks import is_test_cell, nbgrader_meta, read, source_notebook, with_cell_source
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 from regcourse.grading.course import Course
-from regcourse.notebooks import REPO, nbgrader_meta, read, released_notebook, source_notebook, with_cell_source
+from regcourse.authoring.notebooks import REPO, nbgrader_meta, read, released_notebook, source_notebook, with_cell_source
 
 
 def solution(aid: str):

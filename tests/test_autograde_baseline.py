@@ -2,7 +2,7 @@
 
 import pytest
 
-from regcourse.notebooks import released_notebook, source_notebook
+from regcourse.authoring.notebooks import released_notebook, source_notebook
 
 from conftest import ASSIGNMENTS
 

@@ -33,7 +33,8 @@ import nbformat
 import pytest
 
 from conftest import REPO, SCREENSHOTS, missing_tool
-from regcourse import hub
+from regcourse.classroom import hub, users
+from regcourse.classroom.state import State
 from regcourse.grading.course import Course
 from submissions import solution as sub_solution
 from test_grading_cli import hidden_lines
@@ -248,8 +249,8 @@ def test_a_student_fetches_validates_and_submits(classroom, browser):
 
 
 def _as(user: str, home: Path, *command, cwd: Path) -> str:
-    env = {"HOME": str(home), "PATH": f"{hub.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    done = subprocess.run([hub.RUNUSER, "-u", user, "--", *map(str, command)], cwd=cwd, env=env,
+    env = {"HOME": str(home), "PATH": f"{users.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    done = subprocess.run([users.RUNUSER, "-u", user, "--", *map(str, command)], cwd=cwd, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
@@ -259,10 +260,10 @@ def test_a_second_student_submits_a_hostile_notebook(classroom):
     """nbgrader's own command line, as a student would use it from a terminal."""
     student = classroom.students[1]
     home = Path(classroom.folder) / "home" / student
-    _as(student, home, hub.VENV / "bin" / "nbgrader", "fetch_assignment", "l2", cwd=home)
+    _as(student, home, users.VENV / "bin" / "nbgrader", "fetch_assignment", "l2", cwd=home)
     nbformat.write(copy.deepcopy(HOSTILE), str(home / "l2" / "l2.ipynb"))
     shutil.chown(home / "l2" / "l2.ipynb", student, student)
-    _as(student, home, hub.VENV / "bin" / "nbgrader", "submit", "l2", cwd=home)
+    _as(student, home, users.VENV / "bin" / "nbgrader", "submit", "l2", cwd=home)
 
 
 # A third student's submission carries script everywhere a student's words or outputs reach
@@ -299,7 +300,7 @@ def _reads_the_classroom(state) -> str:
 def test_a_third_student_submits_script_in_answers_and_outputs(classroom):
     student = classroom.students[2]
     home = Path(classroom.folder) / "home" / student
-    _as(student, home, hub.VENV / "bin" / "nbgrader", "fetch_assignment", "l2", cwd=home)
+    _as(student, home, users.VENV / "bin" / "nbgrader", "fetch_assignment", "l2", cwd=home)
     nb = sub_solution("l2")
     written = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "question_shrinkage")
     written.source = WRITTEN_PAYLOAD
@@ -307,7 +308,7 @@ def test_a_third_student_submits_script_in_answers_and_outputs(classroom):
     nb.cells.insert(3, nbformat.v4.new_code_cell(_reads_the_classroom(classroom)))
     nbformat.write(nb, str(home / "l2" / "l2.ipynb"))
     shutil.chown(home / "l2" / "l2.ipynb", student, student)
-    _as(student, home, hub.VENV / "bin" / "nbgrader", "submit", "l2", cwd=home)
+    _as(student, home, users.VENV / "bin" / "nbgrader", "submit", "l2", cwd=home)
 
 
 def _close_modal(frame, name: str) -> str:
@@ -522,7 +523,7 @@ def test_ctrl_c_takes_the_classroom_down(machine_before):
     """`make classroom` stays up until Ctrl-C, which removes everything it created."""
     before = machine_users()   # what this test finds, whatever the tests before it left
     folder = Path(tempfile.mkdtemp(prefix="regcourse-classroom-"))
-    serving = subprocess.Popen([str(hub.VENV / "bin" / "regcourse"), "classroom", "up", "--state", str(folder),
+    serving = subprocess.Popen([str(users.VENV / "bin" / "regcourse"), "classroom", "up", "--state", str(folder),
                                 "--students", "1", "--wait"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     try:
@@ -531,7 +532,7 @@ def test_ctrl_c_takes_the_classroom_down(machine_before):
             lines.append(line)
             if line.startswith("Ctrl-C"):   # the last line of what `up` says once it is up
                 break
-        state = hub.State.load(folder)
+        state = State.load(folder)
         assert state and state.users, "".join(lines)
         said = "".join(lines)
         assert said.count(" password ") == 2 and "/files/course/reports/" in said, said
@@ -563,7 +564,7 @@ def test_the_gradebook_on_postgresql_takes_two_graders_at_once(machine_before, p
     state = hub.up(folder, students=2, assignments=["l2"], db="postgresql", say=lambda line: None)
     try:
         assert state.db_url.startswith("postgresql") and state.postgres
-        nbgrader = hub.VENV / "bin" / "nbgrader"
+        nbgrader = users.VENV / "bin" / "nbgrader"
         for student, notebook in zip(state.students, [sub_solution("l2"), HOSTILE]):
             home = folder / "home" / student
             _as(student, home, nbgrader, "fetch_assignment", "l2", cwd=home)
@@ -572,8 +573,8 @@ def test_the_gradebook_on_postgresql_takes_two_graders_at_once(machine_before, p
             _as(student, home, nbgrader, "submit", "l2", cwd=home)
         home = folder / "home" / state.instructor
         _as(state.instructor, home, nbgrader, "collect", "l2", cwd=home / "course")
-        env = {"HOME": str(home), "PATH": f"{hub.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
-        graders = [subprocess.Popen([hub.RUNUSER, "-u", state.instructor, "--", str(nbgrader), "autograde", "l2",
+        env = {"HOME": str(home), "PATH": f"{users.VENV / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8"}
+        graders = [subprocess.Popen([users.RUNUSER, "-u", state.instructor, "--", str(nbgrader), "autograde", "l2",
                                      "--student", student], cwd=home / "course", env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                    for student in state.students]

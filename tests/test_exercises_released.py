@@ -5,9 +5,8 @@ import re
 
 import pytest
 
-from regcourse.notebooks import (REPO, is_test_cell, nbgrader_meta, read, released_notebook, source_notebook,
-                                 written_answers)
-from regcourse.release import assignment_ids, generate
+from regcourse.authoring.notebooks import REPO, is_test_cell, nbgrader_meta, read, released_notebook, source_notebook, written_answers
+from regcourse.authoring.release import assignment_ids, generate
 
 from conftest import ASSIGNMENTS
 
@@ -102,7 +101,7 @@ def test_each_test_cell_passes_without_the_other_test_cells(aid):
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_the_notebook_header_publishes_the_points_table(aid):
     """The intro cell's "## Points" table is the one the cells' metadata implies."""
-    from regcourse.notebooks import point_rows
+    from regcourse.authoring.notebooks import point_rows
 
     nb = read(source_notebook(aid))
     header = nb.cells[0].source
@@ -117,7 +116,7 @@ def test_the_notebook_header_publishes_the_points_table(aid):
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_each_part_states_its_points(aid):
     """A heading "## ... (N points)" announces the points of the tasks in its part."""
-    from regcourse.notebooks import point_rows
+    from regcourse.authoring.notebooks import point_rows
 
     nb = read(source_notebook(aid))
     points = {task.strip("`"): p for task, _, p in point_rows(nb)}

@@ -5,7 +5,7 @@ all, and the statistical tests never fail a correct answer."""
 import pytest
 
 from fairness import check_mutant, check_passes_over_seeds, mutant, result_of
-from regcourse.notebooks import read, source_notebook
+from regcourse.authoring.notebooks import read, source_notebook
 
 FWD, BWD = "test_dropout_forward", "test_dropout_backward"
 EVAL, P1, BADP = "test_dropout_forward_evaluation", "test_dropout_forward_p_one", "test_dropout_forward_rejects_bad_p"

@@ -5,8 +5,8 @@ FISTA, which the exercise allows) keep them all."""
 import pytest
 
 from fairness import check_mutant, check_passes_over_seeds, mutant, result_of
-from regcourse.notebooks import with_cell_source
-from regcourse.notebooks import read, source_notebook
+from regcourse.authoring.notebooks import with_cell_source
+from regcourse.authoring.notebooks import read, source_notebook
 
 PEN, NEG = "test_l1_penalty", "test_l1_penalty_rejects_negative_lam"
 SUB = "test_l1_subgradient"

@@ -15,7 +15,7 @@ import pytest
 
 import submissions as sub
 from conftest import SCREENSHOTS
-from regcourse.notebooks import graded_cells
+from regcourse.authoring.notebooks import graded_cells
 
 pytestmark = pytest.mark.tier2   # feedback pages in Chromium: `make test-all`
 

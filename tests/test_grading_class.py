@@ -7,8 +7,8 @@ import sys
 import pytest
 
 import submissions as sub
-from regcourse.grading.classroom import grade_class
-from regcourse.grading.sandbox import Limits
+from regcourse.grading.batch import grade_class
+from regcourse.sandbox.slots import Limits
 
 AID = "warmup"
 WRONG_HALF = ("def regularized_cost(X, y, w, lam):\n    if lam < 0:\n        raise ValueError(lam)\n"

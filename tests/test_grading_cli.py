@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import submissions as sub
-from regcourse.notebooks import REPO, read, source_notebook
+from regcourse.authoring.notebooks import REPO, nbgrader_meta, read, source_notebook
 
 REGCOURSE = [sys.executable, "-m", "regcourse.cli"]
 NEGATIVE_LAM_ACCEPTED = ("def regularized_cost(X, y, w, lam):\n    r = X @ w - y\n"
@@ -138,7 +138,7 @@ def test_sandbox_setup_checks_python_as_a_user_no_grading_holds(tmp_path):
     Here slot 0's user is killed over and over while the setup runs."""
     import threading
 
-    from regcourse.grading.sandbox import Slot
+    from regcourse.sandbox.slots import Slot
 
     stop = threading.Event()
     with Slot.acquire() as held:   # a grading that holds a slot and cleans up after itself
@@ -158,15 +158,39 @@ def test_sandbox_setup_checks_python_as_a_user_no_grading_holds(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_the_footer_says_whose_user_ran_the_code(monkeypatch):
+@pytest.mark.tier2
+def test_the_formgrader_hook_grades_through_hub_grade_without_the_sudo_rule(tmp_path):
+    """The formgrader's autograde button runs the hook; in a classroom without its sudo
+    rule the hook runs ``regcourse hub-grade`` as the instructor, the same command the
+    rule runs as root. The course's scores reach nbgrader as errors in the cells it scored
+    0, the course's report comes first, and the footer says whose user ran the code."""
+    import shutil
+
+    from regcourse.grading.feedback import REPORT_CELL
+    from regcourse.grading.nbgrader_hook import grade, with_course_scores
+
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "solutions" / "warmup", course / "source" / "warmup")
+    course.chmod(0o700)
+    nb = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
+    result, graded = grade(nb, "warmup", course, as_root=False)
+    assert (result.score, result.max_score) == (2, 3)
+    assert graded.cells[0].get("id") == REPORT_CELL and "2 / 3" in graded.cells[0].source
+    errors = {nbgrader_meta(c).get("grade_id"): [o for o in c.get("outputs", []) if o.output_type == "error"]
+              for c in with_course_scores(graded, result).cells if nbgrader_meta(c).get("grade")}
+    assert errors["test_regularized_cost"] == [] and len(errors["test_regularized_cost_rejects_negative_lam"]) == 1
+    whose = "unprivileged user" if os.geteuid() == 0 else "the grader's user"
+    assert whose in result.isolation, result.isolation
+
+
+def test_the_footer_says_whose_user_ran_the_code():
     """Without root, a learner's own grading runs as the learner; a classroom's autograde
     without its sudo rule runs as the grader's user, and the footer says so."""
-    from regcourse.grading.sandbox import Slot
+    from regcourse.sandbox.slots import Slot
 
     slot = Slot(0, None, None)
     assert "your own user" in slot.isolation()
-    monkeypatch.setenv("REGCOURSE_GRADED_FOR", "class")
-    assert "the grader's user" in slot.isolation() and "without root" in slot.isolation()
+    assert "the grader's user" in slot.isolation(for_class=True) and "without root" in slot.isolation(for_class=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users are root's: without root grading needs none")

@@ -6,10 +6,10 @@ import copy
 import pytest
 
 import submissions as sub
-from regcourse.grading.classroom import grade_class
+from regcourse.grading.batch import grade_class
 from regcourse.grading.grader import Grader
-from regcourse.grading.sandbox import Limits
-from regcourse.notebooks import REPO
+from regcourse.sandbox.slots import Limits
+from regcourse.authoring.notebooks import REPO
 
 AID = "l2"
 FULL, MAX = 13.0, 15.0   # the automatic points, and those with the written answer (pending)

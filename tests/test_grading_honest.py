@@ -26,8 +26,8 @@ import pytest
 
 from fairness import check_mutant, mutant, result_of, run_probe_in_process, Mutant
 from regcourse.grading import trusted
-from regcourse.grading.probes import spec
-from regcourse.notebooks import REPO, source_notebook
+from regcourse.grading.checks import spec
+from regcourse.authoring.notebooks import REPO, source_notebook
 
 # test cells, by assignment
 L2_PEN, L2_NEG, RIDGE, SHRINK = ("test_l2_penalty", "test_l2_penalty_rejects_negative_lam", "test_ridge_fit",
@@ -682,7 +682,7 @@ def test_a_weak_notebook_test_leads_to_review_never_to_tampering(weak_source, tm
 @pytest.mark.tier2
 def test_a_class_lists_review_apart_from_tampering(weak_source, tmp_path):
     import submissions as sub
-    from regcourse.grading.classroom import grade_class
+    from regcourse.grading.batch import grade_class
     from regcourse.grading.course import Course
 
     course = Course.create(tmp_path / "course", weak_source, REPO / "nbgrader_config.py", ["dropout"])

@@ -5,12 +5,11 @@ These tests change the machine (as root only): they create and delete two users 
 ``regcourse-hosttest-0`` and ``-1`` and change the mode of folders under pytest's
 temporary directory; both are undone before each test ends, even when it fails."""
 
-import os
 import pwd
 
 import pytest
 
-from regcourse.grading import host
+from regcourse.sandbox import host
 
 pytestmark = pytest.mark.skipif(not host.is_root(), reason="creating users and changing modes needs root")
 

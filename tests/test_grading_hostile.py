@@ -17,12 +17,12 @@ import nbformat
 import pytest
 
 import submissions as sub
-from regcourse.grading import sandbox
-from regcourse.grading.classroom import grade_class
+from regcourse.sandbox import slots as sandbox
+from regcourse.grading.batch import grade_class
 from regcourse.grading.grader import Grader
-from regcourse.grading.sandbox import Limits
-from regcourse.notebooks import with_cell_source
-from regcourse.sandbox_launch import all_pids, uid_of
+from regcourse.sandbox.slots import Limits
+from regcourse.authoring.notebooks import with_cell_source
+from regcourse.sandbox.launch import all_pids, uid_of
 
 AID = "warmup"
 WRONG = "def regularized_cost(X, y, w, lam):\n    return 0.0\n"
@@ -78,7 +78,7 @@ HOSTILE = {
         """), 0.0, True),
     "solutions-read": (attack("""
         import glob, json
-        from regcourse.notebooks import REPO
+        from regcourse.authoring.notebooks import REPO
         stolen = None
         for path in [str(REPO / 'solutions/warmup/warmup.ipynb')] + glob.glob('/tmp/**/warmup.ipynb', recursive=True):
             try:
@@ -187,7 +187,7 @@ HOSTILE = {
             exec(copied)
         """, ""), 0.0, True),
 }
-# Attacks on the warm kernel factory (regcourse.kernel_factory), whose children the kernels
+# Attacks on the warm kernel factory (regcourse.sandbox.kernel_factory), whose children the kernels
 # are. Each prints "REACHED <what>" for an attempt that worked, so that
 # the witness tests below can show every attempt failed; the grader reports them.
 FACTORY_ATTACKS = {

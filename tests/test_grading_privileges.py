@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from regcourse.notebooks import REPO
+from regcourse.authoring.notebooks import REPO
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="what root gives up can only be tested as root")
 
@@ -94,7 +94,7 @@ def test_a_solution_cell_runs_without_root(graded_with_a_hostile_solution):
 
 
 def test_the_locks_follow_no_planted_link(planted_locks):
-    from regcourse.grading.sandbox import Slot
+    from regcourse.sandbox.slots import Slot
 
     with Slot.acquire() as slot:   # what every grading as root does first
         assert slot.user is not None
@@ -102,7 +102,7 @@ def test_the_locks_follow_no_planted_link(planted_locks):
 
 
 def test_a_lock_folder_someone_else_made_is_refused(tmp_path):
-    from regcourse.grading.sandbox import open_private, private_folder
+    from regcourse.sandbox.slots import open_private, private_folder
 
     nobody = pwd.getpwnam(NOBODY)
     theirs = tmp_path / "theirs"
@@ -127,7 +127,7 @@ def test_a_lock_folder_someone_else_made_is_refused(tmp_path):
 def fake_visudo(tmp_path, monkeypatch):
     """A visudo that records what /etc/sudoers.d holds while it checks, and accepts or
     rejects as the test says."""
-    from regcourse import hub
+    from regcourse.classroom import sudo
 
     if not SUDOERS.is_dir() or not shutil.which("sudo"):
         pytest.skip("no sudo on this machine")
@@ -140,18 +140,19 @@ def fake_visudo(tmp_path, monkeypatch):
                           f"sys.exit({code})\n")
         script.chmod(0o755)
         real = shutil.which
-        monkeypatch.setattr(hub.shutil, "which", lambda name, **kw: str(script) if name == "visudo" else real(name, **kw))
+        monkeypatch.setattr(sudo.shutil, "which", lambda name, **kw: str(script) if name == "visudo" else real(name, **kw))
         return seen
 
     return make
 
 
 def test_the_sudo_rule_is_checked_before_it_is_in_place(fake_visudo, tmp_path):
-    from regcourse import hub
+    from regcourse.classroom import sudo
+    from regcourse.classroom.state import State
 
     seen = fake_visudo(0)
-    state = hub.State(str(tmp_path), "t3st", instructor="rc-t3st-teach")
-    rule = Path(hub._sudo_rule(state, say=lambda line: None))
+    state = State(str(tmp_path), "t3st", instructor="rc-t3st-teach")
+    rule = Path(sudo.install_rule(state, say=lambda line: None))
     try:
         during = json.loads(seen.read_text())
         assert rule.name not in during, "sudo could read the rule before visudo had checked it"
@@ -164,13 +165,14 @@ def test_the_sudo_rule_is_checked_before_it_is_in_place(fake_visudo, tmp_path):
 
 
 def test_a_rejected_sudo_rule_never_reaches_sudo(fake_visudo, tmp_path):
-    from regcourse import hub
+    from regcourse.classroom import sudo
+    from regcourse.classroom.state import State
 
     fake_visudo(1)
-    state = hub.State(str(tmp_path), "t4st", instructor="rc-t4st-teach")
+    state = State(str(tmp_path), "t4st", instructor="rc-t4st-teach")
     before = set(os.listdir(SUDOERS))
     with pytest.raises(RuntimeError, match="visudo rejected"):
-        hub._sudo_rule(state, say=lambda line: None)
+        sudo.install_rule(state, say=lambda line: None)
     assert set(os.listdir(SUDOERS)) == before
 
 

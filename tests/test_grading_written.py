@@ -13,8 +13,8 @@ import sys
 import pytest
 
 import submissions as sub
-from regcourse.grading.classroom import grade_class
-from regcourse.notebooks import nbgrader_meta, read, source_notebook, written_answers
+from regcourse.grading.batch import grade_class
+from regcourse.authoring.notebooks import nbgrader_meta, read, source_notebook, written_answers
 
 REGCOURSE = [sys.executable, "-m", "regcourse.cli"]
 LISTS_ONLY = ("def l2_penalty(params, lam):\n    if lam < 0:\n        raise ValueError('lam < 0')\n"

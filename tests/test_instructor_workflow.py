@@ -12,7 +12,7 @@ import sys
 import nbformat
 import pytest
 
-from regcourse.notebooks import REPO, nbgrader_meta
+from regcourse.authoring.notebooks import REPO, nbgrader_meta
 
 pytestmark = pytest.mark.tier2   # nbgrader's whole loop for a class: `make test-all`
 

@@ -1,4 +1,4 @@
-"""Warm kernels (regcourse.kernel_factory) compute exactly what cold kernels compute, in the
+"""Warm kernels (regcourse.sandbox.kernel_factory) compute exactly what cold kernels compute, in the
 same sandbox, and the grader falls back to cold kernels when the factory cannot give one.
 
 As root (as the CI runs) the kernels run as a sandbox user without network, as in
@@ -22,10 +22,10 @@ import pytest
 from nbclient import NotebookClient
 
 import submissions as sub
-from regcourse import kernel_factory, sandbox_launch
-from regcourse.grading import factory as grading_factory
-from regcourse.grading.sandbox import Limits, SandboxKernelManager, Slot, is_root
-from regcourse.notebooks import REPO
+from regcourse.sandbox import kernel_factory, launch
+from regcourse.sandbox import provisioner
+from regcourse.sandbox.slots import Limits, SandboxKernelManager, Slot, is_root
+from regcourse.authoring.notebooks import REPO
 
 
 SECRET = "REGCOURSE_TEST_SECRET"
@@ -143,8 +143,8 @@ def test_a_warm_kernel_sees_nothing_of_the_grader_s_environment(factory, sandbox
     text, _ = run_in_sandbox(code, factory.socket, sandboxes)
     assert "s3cret" not in text and SECRET not in text
     names = {entry.split("=", 1)[0] for entry in text.strip().split("\0") if "=" in entry}
-    assert names <= set(sandbox_launch.KEPT_ENV) | {kernel_factory.MARKER, "MPLBACKEND", "MPLCONFIGDIR", "HOME",
-                                                   *sandbox_launch.ONE_THREAD}, names
+    assert names <= set(launch.KEPT_ENV) | {kernel_factory.MARKER, "MPLBACKEND", "MPLCONFIGDIR", "HOME",
+                                                   *launch.ONE_THREAD}, names
 
 
 def test_unseeded_draws_are_fresh_in_every_warm_kernel(factory, sandboxes):
@@ -177,7 +177,7 @@ def test_a_warm_kernel_is_the_factory_s_child_and_cannot_touch_it(factory, sandb
     """)
     text, _ = run_in_sandbox(code, factory.socket, sandboxes)
     first, second = text.splitlines()
-    assert first == f"{factory.process.pid} regcourse.kernel_factory"
+    assert first == f"{factory.process.pid} regcourse.sandbox.kernel_factory"
     if is_root():
         assert second == "refused"
     else:   # the same user: nothing keeps it from the factory, which is why a class is graded as root
@@ -201,13 +201,13 @@ def test_the_provisioner_is_registered_with_jupyter_client():
     from importlib.metadata import entry_points
 
     found = {e.name: e for e in entry_points(group="jupyter_client.kernel_provisioners")}
-    assert found["regcourse-forked"].load() is grading_factory.ForkedProvisioner
+    assert found["regcourse-forked"].load() is provisioner.ForkedProvisioner
 
 
 def test_the_factory_ends_with_the_process_that_started_it(tmp_path):
     """A class's pool workers each start a factory: when a worker is killed, its factory
     (and every kernel it forked) must not stay behind."""
-    script = ("import sys, time\nfrom regcourse import kernel_factory\n"
+    script = ("import sys, time\nfrom regcourse.sandbox import kernel_factory\n"
               "f = kernel_factory.KernelFactory()\nassert f.wait_ready()\n"
               "print(f.process.pid, flush=True)\ntime.sleep(600)\n")
     grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -230,31 +230,30 @@ PARENT_CELL = ("parent = open('/proc/self/stat').read().rsplit(')', 1)[1].split(
 
 def _grade_cli(tmp_path, *options) -> tuple[dict, str]:
     """`regcourse grade --json` of the warm-up solution with a cell that prints the kernel's
-    parent; the result and what that cell printed."""
+    parent; the result and the feedback page, which shows what that cell printed."""
     nb = sub.with_extra_cell(sub.solution("warmup"), PARENT_CELL)
     path = sub.write(nb, tmp_path / "warmup.ipynb")
-    graded = tmp_path / "graded.ipynb"
-    done = subprocess.run([str(REPO / ".venv/bin/regcourse"), "grade", str(path), "--json",
-                           "--autograded", str(graded), *options],
+    done = subprocess.run([str(REPO / ".venv/bin/regcourse"), "grade", str(path), "--json", *options],
                           capture_output=True, text=True, timeout=300,
                           env={k: v for k, v in os.environ.items() if k != "REGCOURSE_COLD"})
     assert done.returncode == 0, done.stderr
-    printed = "".join(o.get("text", "") for c in nbformat.read(graded, as_version=4).cells
-                      for o in c.get("outputs", []))
-    return json.loads(done.stdout), printed
+    result = json.loads(done.stdout)
+    page = Path(result["feedback"]).read_text()
+    assert "PARENT" in page, "the feedback page does not show the cell's output"
+    return result, page
 
 
 def test_regcourse_grade_forks_its_kernels_from_the_factory(tmp_path):
     result, printed = _grade_cli(tmp_path)
     assert result["score"] == result["max_score"] == 3 and result["notes"] == []
-    assert "regcourse.kernel_factory" in printed, printed
+    assert "regcourse.sandbox.kernel_factory" in printed, printed
 
 
 @pytest.mark.tier2
 def test_cold_starts_every_kernel_afresh(tmp_path):
     result, printed = _grade_cli(tmp_path, "--cold")
     assert result["score"] == 3 and result["notes"] == []
-    assert "PARENT" in printed and "regcourse.kernel_factory" not in printed, printed
+    assert "PARENT" in printed and "regcourse.sandbox.kernel_factory" not in printed, printed
 
 
 @pytest.mark.tier2
@@ -277,7 +276,7 @@ def test_a_factory_that_cannot_give_a_kernel_means_a_cold_start_and_a_note(tmp_p
 def test_where_forking_is_unavailable_the_grader_says_so_once(tmp_path, monkeypatch):
     from regcourse.grading import grader as grader_module
 
-    monkeypatch.setattr(grader_module.factory, "unavailable_reason", lambda: "this system has no pidfd")
+    monkeypatch.setattr(grader_module, "unavailable_reason", lambda: "this system has no pidfd")
     with grader_module.Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=["warmup"],
                               workdir=tmp_path / "grader") as grader:
         run = grader.grade(sub.write(sub.solution("warmup"), tmp_path / "warmup.ipynb"), "warmup")

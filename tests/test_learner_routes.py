@@ -34,8 +34,8 @@ import nbformat
 import pytest
 
 from conftest import ASSIGNMENTS, REPO, missing_tool
-from regcourse.notebooks import nbgrader_meta, read, released_notebook, source_notebook
-from regcourse.repository import INSTALL, configured, lesson_notebooks
+from regcourse.authoring.notebooks import nbgrader_meta, read, released_notebook, source_notebook
+from regcourse.authoring.repository import INSTALL, configured, lesson_notebooks
 
 pytestmark = pytest.mark.tier2   # fresh environments on four Pythons: `make test-all`
 

@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from regcourse.notebooks import REPO, iter_notebooks
+from regcourse.authoring.notebooks import REPO, iter_notebooks
 
 NOTEBOOKS = list(iter_notebooks(REPO / "book", REPO / "solutions", REPO / "exercises"))
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import REPO, missing_tool
-from regcourse.repository import TEXT_FILES, configured, lesson_notebooks, out_of_step
+from regcourse.authoring.repository import TEXT_FILES, configured, lesson_notebooks, out_of_step
 
 WORKFLOWS = REPO / ".github" / "workflows"
 BIN = REPO / ".venv" / "bin"
@@ -84,6 +84,20 @@ def test_changelog_and_contributing_guide():
     for named in re.findall(r"tests/test_[\w<>]+\.py", guide):
         pattern = named.replace("<id>", "*")
         assert list(REPO.glob(pattern)), f"CONTRIBUTING.md names {named}, which does not exist"
+
+
+def test_the_contracts_list_every_graded_function_of_every_exercise():
+    """CONTRIBUTING.md is the contracts' only home: each function a learner writes in
+    ``solutions/`` has its row, under its exercise, with the notebook's signature."""
+    from regcourse.authoring.notebooks import assignment_ids, read, source_notebook
+
+    guide = (REPO / "CONTRIBUTING.md").read_text()
+    rows = set(re.findall(r"^\| `(\w+)` \| `(\w+\(.*?\))` \|", guide, re.M))
+    for aid in assignment_ids(REPO / "solutions"):
+        for cell in read(source_notebook(aid)).cells:
+            if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
+                for signature in re.findall(r"^def ([a-z]\w*\(.*?\)):", cell.source, re.M):
+                    assert (aid, signature) in rows, f"CONTRIBUTING.md has no contract row for {aid}: {signature}"
 
 
 def test_a_fork_changes_one_line(tmp_path):

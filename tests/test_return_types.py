@@ -14,9 +14,9 @@ import pytest
 from conftest import ASSIGNMENTS
 from fairness import run_each_test_alone, run_probe_in_process
 from regcourse.grading import trusted
-from regcourse.grading.probes import spec
+from regcourse.grading.checks import spec
 from regcourse.grading.upstream import own_tests
-from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook, with_cell_source
+from regcourse.authoring.notebooks import is_test_cell, nbgrader_meta, read, source_notebook, with_cell_source
 
 # how a value comes back: arrays (1-d and up) become these; dicts hold them; a tuple of
 # arrays (dropout_forward's (out, mask)) becomes a list

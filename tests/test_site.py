@@ -45,8 +45,8 @@ def test_a_warning_fails_the_build(tmp_path):
 
 
 def test_exercise_tables_add_up_to_the_notebooks_points():
-    from regcourse.notebooks import graded_cells, nbgrader_meta, read, source_notebook
-    from regcourse.sphinx_exercises import summary
+    from regcourse.authoring.notebooks import graded_cells, nbgrader_meta, read, source_notebook
+    from regcourse.site.exercises import summary
 
     from conftest import ASSIGNMENTS
 
@@ -59,11 +59,11 @@ def test_exercise_tables_add_up_to_the_notebooks_points():
 
 
 def test_a_changed_stylesheet_marks_the_root_page_outdated(tmp_path):
-    """Sphinx copies static files only when it writes a page (regcourse.sphinx_static)."""
+    """Sphinx copies static files only when it writes a page (regcourse.site.static)."""
     import os
     from types import SimpleNamespace
 
-    from regcourse import sphinx_static
+    from regcourse.site import static
 
     (tmp_path / "_static").mkdir()
     css = tmp_path / "_static" / "custom.css"
@@ -71,7 +71,7 @@ def test_a_changed_stylesheet_marks_the_root_page_outdated(tmp_path):
     app = SimpleNamespace(confdir=str(tmp_path), config=SimpleNamespace(html_static_path=["_static"],
                                                                         root_doc="index"))
     env = SimpleNamespace(found_docs={"index", "other"})
-    assert sphinx_static._outdated(app, env, set(), set(), set()) == ["index"]   # first build
-    assert sphinx_static._outdated(app, env, set(), set(), set()) == []          # nothing changed
+    assert static._outdated(app, env, set(), set(), set()) == ["index"]   # first build
+    assert static._outdated(app, env, set(), set(), set()) == []          # nothing changed
     os.utime(css, (css.stat().st_atime, css.stat().st_mtime + 10))
-    assert sphinx_static._outdated(app, env, set(), set(), set()) == ["index"]   # the stylesheet changed
+    assert static._outdated(app, env, set(), set(), set()) == ["index"]   # the stylesheet changed

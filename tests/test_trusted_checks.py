@@ -6,8 +6,8 @@ import pytest
 from conftest import ASSIGNMENTS
 from fairness import run_probe_in_process
 from regcourse.grading import trusted
-from regcourse.grading.probes import spec
-from regcourse.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
+from regcourse.grading.checks import spec
+from regcourse.authoring.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
@@ -32,7 +32,7 @@ def test_reference_passes_its_own_checks_over_20_seeds(aid, tmp_path):
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_a_diverging_lasso_path_fails_the_objective_check(bad, tmp_path):
     """NaN compares false with everything: a path that turns NaN must not pass as decreasing."""
-    from regcourse.grading.probes import l1
+    from regcourse.grading.checks import l1
 
     inputs = l1.make_inputs(np.random.default_rng(0))
     reference = run_probe_in_process(source_notebook("l1"), "l1", inputs, tmp_path)

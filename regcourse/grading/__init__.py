@@ -1,6 +1,25 @@
-"""Grading: nbgrader course folders, the grading of one submission, and class grading.
+"""Grading: one submission, or a class, against the hidden tests and trusted checks.
 
-- :mod:`.course` -- nbgrader course folders the grader creates and reads.
+In the order a grading goes through them:
+
+- :mod:`.submission` -- what a submitted notebook is and which assignment it belongs to.
+- :mod:`.course` -- the private nbgrader course folders the grader works in.
+- :mod:`.grader` -- grading one submission: nbgrader's autograde with the kernel in a
+  sandbox (:mod:`regcourse.sandbox`), and the result.
+- :mod:`.execute` -- the preprocessors it adds to nbgrader's autograde.
+- :mod:`.upstream` -- each mistake costs its own cells once.
+- :mod:`.trusted` -- verdicts student code cannot forge, from the checks of
+  :mod:`.checks` (one module per assignment).
+- :mod:`.tampering` -- static evidence of an attack, read from the code.
+- :mod:`.hints`, :mod:`.tracebacks` -- the likely cause of a failure, in the learner's cells.
+- :mod:`.report`, :mod:`.feedback`, :mod:`.safe_html` -- the result as text, as a learner's
+  feedback page, and as an instructor sees it.
+- :mod:`.batch` -- a whole class (``regcourse autograde``), crash-safe;
+  :mod:`.class_report` -- what the class got wrong (``regcourse report``).
+- :mod:`.nbgrader_hook` -- what the formgrader's "autograde" button runs in a classroom.
+
+Importing this package speeds up nbgrader's gradebook creation (below) and puts this
+environment's tools first on PATH.
 """
 
 import warnings

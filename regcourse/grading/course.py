@@ -16,6 +16,8 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from ..authoring.notebooks import graded_cells, nbgrader_meta, notebook_in, read, written_answers
+
 CONFIG_NAME = "nbgrader_config.py"
 # nbgrader's working folders: never part of a template.
 WORK_FOLDERS = ("submitted", "autograded", "feedback")
@@ -98,10 +100,10 @@ class Course:
         return Gradebook(self.db_url)
 
     def submission_path(self, student: str, assignment: str, notebook: str | None = None) -> Path:
-        return self.root / "submitted" / student / assignment / f"{notebook or assignment}.ipynb"
+        return notebook_in(self.root / "submitted" / student, assignment, notebook)
 
     def autograded_path(self, student: str, assignment: str, notebook: str | None = None) -> Path:
-        return self.root / "autograded" / student / assignment / f"{notebook or assignment}.ipynb"
+        return notebook_in(self.root / "autograded" / student, assignment, notebook)
 
     def submit(self, student: str, assignment: str, notebook_file: Path) -> Path:
         """Place ``notebook_file`` where nbgrader expects ``student``'s submission."""
@@ -130,20 +132,14 @@ class Course:
 
     def grade_ids(self, assignment: str, notebook: str | None = None) -> list[str]:
         """The graded cells' ids in the order of the source notebook."""
-        from ..notebooks import graded_cells, nbgrader_meta, read
-
-        source = self.root / self.source_directory / assignment / f"{notebook or assignment}.ipynb"
-        return [nbgrader_meta(c)["grade_id"] for c in graded_cells(read(source))]
+        return [nbgrader_meta(c)["grade_id"] for c in graded_cells(read(self.source_path(assignment, notebook)))]
 
     def written_answers(self, assignment: str, notebook: str | None = None) -> list[str]:
         """The grade_ids of the written answers, which the instructor grades by hand."""
-        from ..notebooks import nbgrader_meta, read, written_answers
-
-        source = self.root / self.source_directory / assignment / f"{notebook or assignment}.ipynb"
-        return [nbgrader_meta(c)["grade_id"] for c in written_answers(read(source))]
+        return [nbgrader_meta(c)["grade_id"] for c in written_answers(read(self.source_path(assignment, notebook)))]
 
     def source_path(self, assignment: str, notebook: str | None = None) -> Path:
-        return self.root / self.source_directory / assignment / f"{notebook or assignment}.ipynb"
+        return notebook_in(self.root / self.source_directory, assignment, notebook)
 
     def max_scores(self, assignment: str, notebook: str | None = None) -> dict[str, float]:
         with self.gradebook() as gb:
@@ -164,20 +160,3 @@ def write_grades(gb, assignment: str, student: str, items, notebook: str | None 
             grade.needs_manual_grade = False
     gb.db.commit()
 
-
-def failure_messages(notebook) -> dict[str, str]:
-    """``{grade_id: message}`` for each graded cell of an executed notebook that failed.
-
-    The message is the error's last line (``AssertionError: ...``), which is where the
-    course's tests name the mistake; an error without a message gives its name.
-    """
-    from ..notebooks import grade_cells, nbgrader_meta
-
-    messages = {}
-    for cell in grade_cells(notebook):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                text = f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip().rstrip(":")
-                messages[nbgrader_meta(cell)["grade_id"]] = text
-                break
-    return messages

@@ -21,9 +21,9 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Integer, Unicode
 
-from ..kernel_factory import TIMES_FILE, read_private
-from ..notebooks import is_test_cell, nbgrader_meta
-from .sandbox import is_zombie
+from ..sandbox.kernel_factory import TIMES_FILE, read_private
+from ..authoring.notebooks import is_test_cell, nbgrader_meta
+from ..sandbox.slots import is_zombie
 
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelStuck"
@@ -217,6 +217,19 @@ class SafeExecute(Execute):
                 return outs[-1]
             self._output_bytes[cell_index] = used + size
         return super().output(outs, msg, display_id, cell_index)
+
+
+def autograde_steps(execution: list[str]) -> list[str]:
+    """nbgrader's autograde steps, with ``execution`` in place of its Execute and error
+    outputs capped (the course's grader and the classroom's hook both use these)."""
+    return [*execution,
+            "nbgrader.preprocessors.IgnorePattern",
+            "nbconvert.preprocessors.ClearMetadataPreprocessor",
+            "nbgrader.preprocessors.LimitOutput",
+            "regcourse.grading.execute.CapErrors",
+            "nbgrader.preprocessors.SaveAutoGrades",
+            "nbgrader.preprocessors.AssignLatePenalties",
+            "nbgrader.preprocessors.CheckCellMetadata"]
 
 
 class CapErrors(NbGraderPreprocessor):

@@ -29,13 +29,18 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from ..notebooks import is_written_answer, nbgrader_meta, read
+from ..authoring.notebooks import is_written_answer, nbgrader_meta, read
 from .report import Result
 from .tracebacks import where
 
 TEMPLATES = Path(__file__).parent / "templates"
-NBGRADER_STEPS = ["nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
-FEEDBACK_STEPS = ["nbgrader.preprocessors.ClearHiddenTests", "regcourse.grading.feedback.HideTestDetails",
+# Feedback shows the points and each failing test's message, never the hidden tests:
+# ClearHiddenTests removes them from the cells, HideTestDetails from the tracebacks;
+# RemoveRubrics takes out the written answers' rubrics, which only graders see, PendingAnswers
+# marks the ungraded ones pending (not "Score: 0"), and RenderMathOffline draws the equations
+# as MathML, so the page needs no network. (nbgrader_config.py sets these.)
+FEEDBACK_STEPS = ["nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+                  "nbgrader.preprocessors.ClearHiddenTests", "regcourse.grading.feedback.HideTestDetails",
                   "regcourse.grading.feedback.RemoveRubrics", "regcourse.grading.feedback.PendingAnswers",
                   "regcourse.grading.feedback.RenderMathOffline"]
 REPORT_CELL = "regcourse-grading-report"
@@ -283,7 +288,7 @@ def write_feedback(run, target: Path, hints: bool = False) -> Path:
     if run.autograded.exists():
         record_scores(course, result)
         add_report(run.autograded, result, hints)
-        steps = list(course.config.GenerateFeedback.get("preprocessors", NBGRADER_STEPS))
+        steps = list(course.config.GenerateFeedback.get("preprocessors", []))
         course.config.GenerateFeedback.preprocessors = steps + [s for s in FEEDBACK_STEPS if s not in steps]
         outcome = course.api().generate_feedback(result.assignment, result.student)
         page = course.root / "feedback" / result.student / result.assignment / f"{result.assignment}.html"

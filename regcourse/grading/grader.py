@@ -18,7 +18,6 @@ import secrets
 import select
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import traceback
@@ -28,30 +27,27 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from ..notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
-from . import factory, hints, submission, tracebacks, trusted
+from ..authoring.notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
+from ..sandbox import provisioner
+from ..sandbox.kernel_factory import KernelFactory, unavailable_reason
+from . import hints, submission, tampering, tracebacks, trusted
 from .course import Course
-from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN
+from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN, autograde_steps
 from .feedback import add_rubrics
-from .host import is_root
+from ..sandbox.host import is_root
 from .report import FAILED, PENDING, PENDING_MESSAGE, REVIEW, TAMPERING, Item, Result, one_line
-from .sandbox import Limits, Slot, check_user_can_run_python, require_private
+from ..sandbox.slots import Limits, Slot, check_user_can_run_python, require_private
 
-# nbgrader's autograde steps, with the course's execution step and error cap.
-AUTOGRADE_STEPS = [
+# nbgrader's autograde steps, its execution replaced by the course's: each test cell that
+# builds on earlier functions swapped to the course's versions, the trusted probe appended,
+# the notebook run in the sandbox, and both taken out again.
+AUTOGRADE_STEPS = autograde_steps([
     "regcourse.grading.upstream.SwapUpstream",
     "regcourse.grading.trusted.AppendProbe",
     "regcourse.grading.execute.SafeExecute",
     "regcourse.grading.trusted.RemoveProbe",
     "regcourse.grading.upstream.RemoveSwaps",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "regcourse.grading.execute.CapErrors",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
+])
 
 
 COLD_ASKED = "asked for (--cold)"
@@ -125,14 +121,17 @@ class Grader:
 
     def __init__(self, source: Path, config_file: Path, assignments: list[str] | None = None,
                  limits: Limits = Limits(), workdir: Path | None = None, cold: bool | None = None,
-                 kernel_factory: factory.KernelFactory | None = None, seed: int | None = None):
+                 kernel_factory: KernelFactory | None = None, seed: int | None = None, for_class: bool = False):
         """``cold``: start every kernel afresh instead of forking it from a warm factory
         (default: when the environment sets ``REGCOURSE_COLD=1``). ``kernel_factory``: one
-        already started (the command line starts it first), which the grader then owns."""
-        from ..release import assignment_ids
+        already started (the command line starts it first), which the grader then owns.
+        ``for_class``: an instructor grades (a classroom's autograde), not the learner; the
+        report says whose user ran the code."""
+        from ..authoring.notebooks import assignment_ids
 
         require_private(Path(source))
         self.limits = limits
+        self.for_class = for_class
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="regcourse-grader-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         # Kernels may pass through the work folder to their sandbox, but see nothing else:
@@ -152,11 +151,11 @@ class Grader:
         self._seed = secrets.randbits(63) if seed is None else seed
         self._references: dict[str, Reference] = {}
         self._runs = 0
-        # Warm kernels (regcourse.kernel_factory): one factory per grading process, started
+        # Warm kernels (regcourse.sandbox.kernel_factory): one factory per grading process, started
         # on first use, or at once by start_factory(); its imports overlap the rest.
         if cold is None:
             cold = os.environ.get("REGCOURSE_COLD") == "1"
-        self.cold_reason = COLD_ASKED if cold else factory.unavailable_reason()
+        self.cold_reason = COLD_ASKED if cold else unavailable_reason()
         self._factory = None if self.cold_reason else kernel_factory
 
     # -- public ---------------------------------------------------------------------------
@@ -170,7 +169,7 @@ class Grader:
         if current is None or current.owner != os.getpid() or not current.alive():
             if current is not None and current.owner == os.getpid():
                 current.stop()   # it died: start another; kernels started cold meanwhile say so
-            self._factory = factory.KernelFactory()
+            self._factory = KernelFactory()
         return self._factory.socket
 
     def identify(self, path: Path, nb=None) -> str | None:
@@ -212,7 +211,7 @@ class Grader:
         mark = secrets.token_hex(16)   # the probe's last output; no submission can know it
         guarded = self._snapshot()
         with Slot.acquire() as slot:
-            result.isolation = slot.isolation()
+            result.isolation = slot.isolation(self.for_class)
             # a busy machine can make an honest notebook miss the wall clock: one that does is
             # graded once more, afresh, before it is called out of time
             for last_try in (False, True):
@@ -251,9 +250,9 @@ class Grader:
             result.problems.append(f"{len(left)} file(s) the submission left in shared folders were removed: "
                                    + ", ".join(left[:3]))
         if self.cold_reason and self.cold_reason != COLD_ASKED:
-            result.notes.append(f"{factory.COLD_NOTE}: {self.cold_reason}")
+            result.notes.append(f"{provisioner.COLD_NOTE}: {self.cold_reason}")
         for why in outcome.get("cold", [])[:1]:
-            result.notes.append(f"{factory.COLD_NOTE}: {why}")
+            result.notes.append(f"{provisioner.COLD_NOTE}: {why}")
         result.problems += outcome.get("problems", [])
         result.items = self._items(course, assignment, student, outcome, executed)
         if course.autograded_path(student, assignment).exists():
@@ -262,7 +261,7 @@ class Grader:
         result.problems += [problem for _, problem in breakdowns]
         if executed is not None:
             result.problems += tracebacks.broken_cell_problems(executed)
-        evidence = [f"the code {e}" for e in trusted.tampering_evidence(code_cells_without_tests(nb))]
+        evidence = [f"the code {e}" for e in tampering.evidence(code_cells_without_tests(nb))]
         evidence += [f"the grader's check files were forged: {f}" for f in checks.forged]
         evidence += [f"the submission changed the grader's files outside its sandbox: {f}"
                      for f in self._changed_since(guarded)]
@@ -298,7 +297,7 @@ class Grader:
     def _start_reference(self, assignment: str) -> dict:
         """Draw ``assignment``'s trusted inputs and start its reference run (once)."""
         if assignment not in self._references:
-            from .probes import spec
+            from .checks import spec
 
             rng = np.random.default_rng([self._seed, sorted(self.known).index(assignment)])
             inputs = spec(assignment).make_inputs(rng)
@@ -408,7 +407,7 @@ class Grader:
                             "time_factor": self.limits.time_factor, "min_seconds": self.limits.min_seconds,
                             # every output is in by then, and the slot's processes are killed next
                             "shutdown_kernel": "immediate",
-                            "kernel_manager_class": "regcourse.grading.sandbox.SandboxKernelManager"},
+                            "kernel_manager_class": "regcourse.sandbox.slots.SandboxKernelManager"},
             "SandboxKernelManager": {"sandbox_dir": str(sandbox), "sandbox_user": user, "no_network": bool(user),
                                      "sandbox_token": slot.token, "memory_bytes": self.limits.memory_bytes,
                                      "processes": self.limits.processes, "file_bytes": self.limits.file_bytes,
@@ -587,7 +586,7 @@ def _execute_child(nb, overrides: dict, sandbox: str) -> None:
 def _autograde_child(root: str, overrides: dict, assignment: str, student: str, out: str) -> None:
     """Runs in the forked child: nbgrader autograde, result written as JSON."""
     outcome: dict = {"success": False, "problems": []}
-    factory.FALLBACKS.clear()
+    provisioner.FALLBACKS.clear()
     try:
         course = Course(Path(root))
         for section, values in overrides.items():
@@ -602,7 +601,7 @@ def _autograde_child(root: str, overrides: dict, assignment: str, student: str, 
         outcome["error"] = f"{type(exc).__name__}: {exc}"
         outcome["problems"].append(f"the grader failed: {outcome['error']}")
         outcome["traceback"] = traceback.format_exc()
-    outcome["cold"] = list(factory.FALLBACKS)
+    outcome["cold"] = list(provisioner.FALLBACKS)
     Path(out).write_text(json.dumps(outcome))
 
 
@@ -619,7 +618,3 @@ def _nbgrader_error(log: str) -> str:
 
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)[:60] or "student"
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

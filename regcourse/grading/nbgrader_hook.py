@@ -4,7 +4,7 @@ button runs in a classroom (and ``nbgrader autograde`` in that course folder).
 nbgrader's Autograde converter runs a list of preprocessors over each submitted notebook;
 its ``Execute`` step runs the student's code with the instructor's rights. The course
 folder's configuration puts :class:`CourseGrading` in its place (see
-:func:`autograde_preprocessors`). It grades the submission with ``regcourse grade``
+:func:`autograde_preprocessors`). It grades the submission with ``regcourse hub-grade``
 (sandbox, trusted checks, tampering detection) and hands nbgrader back the notebook that
 grading produced, with the course's report as its first cell and an error output in every
 test cell the course scored 0, so that nbgrader's own ``SaveAutoGrades`` records exactly
@@ -21,18 +21,16 @@ and the report's last line says so.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.coursedir import CourseDirectory
 
-from ..notebooks import nbgrader_meta
+from ..authoring.notebooks import nbgrader_meta
 from .class_report import keep_result, write_report
 from .report import Result
 
@@ -42,9 +40,9 @@ HOOK = "regcourse.grading.nbgrader_hook.CourseGrading"
 
 def autograde_preprocessors() -> list[str]:
     """nbgrader's autograde steps with its Execute replaced by the course's grading."""
-    return [HOOK, "nbgrader.preprocessors.IgnorePattern", "nbconvert.preprocessors.ClearMetadataPreprocessor",
-            "nbgrader.preprocessors.LimitOutput", "nbgrader.preprocessors.SaveAutoGrades",
-            "nbgrader.preprocessors.AssignLatePenalties", "nbgrader.preprocessors.CheckCellMetadata"]
+    from .execute import autograde_steps
+
+    return autograde_steps([HOOK])
 
 
 def _may_sudo() -> bool:
@@ -58,41 +56,26 @@ def _may_sudo() -> bool:
     return done.returncode == 0
 
 
-def _grade_as_root(nb, assignment: str, course: Path) -> tuple[Result, object]:
-    done = subprocess.run(["sudo", "-n", str(REGCOURSE), "hub-grade", assignment, "--course", str(course)],
+def grade(nb, assignment: str, course: Path, as_root: bool) -> tuple[Result, object]:
+    """Grade ``nb`` with ``regcourse hub-grade`` (as root through the classroom's sudo rule
+    when ``as_root``): the course's result and its graded notebook."""
+    command = [str(REGCOURSE), "hub-grade", assignment, "--course", str(course)]
+    done = subprocess.run(["sudo", "-n", *command] if as_root else command,
                           input=nbformat.writes(nb), capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"the course's grader failed (as root):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise RuntimeError(f"the course's grader failed{' (as root)' if as_root else ''}:\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
     answer = json.loads(done.stdout)
     return Result.from_json(answer["result"]), nbformat.reads(answer["notebook"], as_version=4)
 
 
-def _grade_as_myself(nb, info: dict, source: Path) -> tuple[Result, object]:
-    with tempfile.TemporaryDirectory(prefix="regcourse-hub-") as folder:
-        work = Path(folder)
-        work.chmod(0o711)
-        submitted = work / f"{info['notebook']}.ipynb"
-        nbformat.write(nb, str(submitted))
-        graded = work / "graded.ipynb"
-        done = subprocess.run([str(REGCOURSE), "grade", str(submitted), "--assignment", info["assignment"],
-                               "--source", str(source), "--json", "--feedback", str(work),
-                               "--autograded", str(graded)], capture_output=True, text=True,
-                              env={**os.environ, "REGCOURSE_GRADED_FOR": "class"})
-        if done.returncode != 0 or not graded.exists():
-            raise RuntimeError(f"the course's grader failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-        return Result.from_json(json.loads(done.stdout)), nbformat.read(str(graded), as_version=4)
-
-
 class CourseGrading(NbGraderPreprocessor):
-    """Grade with ``regcourse grade`` and return its executed notebook (see the module)."""
+    """Grade with ``regcourse hub-grade`` and return its executed notebook (see the module)."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
-        if _may_sudo():
-            result, executed = _grade_as_root(nb, info["assignment"], Path(coursedir.root))
-        else:
-            result, executed = _grade_as_myself(nb, info, Path(coursedir.root) / coursedir.source_directory)
+        result, executed = grade(nb, info["assignment"], Path(coursedir.root), as_root=_may_sudo())
         self.log.info("regcourse graded %s's %s: %g / %g (%s)", info["student"], info["assignment"],
                       result.score, result.max_score, result.isolation)
         result.student = info["student"]   # the grader saw only the notebook, under a neutral name

@@ -17,7 +17,6 @@ self-grading shows its points as pending and never as lost.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -103,9 +102,6 @@ class Result:
                    list(data.get("problems", [])), list(data.get("tampering", [])),
                    list(data.get("needs_review", [])), data.get("isolation", ""), data.get("seconds", 0.0),
                    list(data.get("notes", [])))
-
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2)
 
     def table(self, hints: bool = False) -> str:
         """A plain-text table: one line per graded cell, then the total and any notes.

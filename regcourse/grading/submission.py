@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..notebooks import nbgrader_meta
+from ..authoring.notebooks import nbgrader_meta
 
 MAX_BYTES = 50 << 20  # a notebook larger than this is not a submission but an accident
 

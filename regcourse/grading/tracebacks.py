@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..notebooks import is_test_cell, nbgrader_meta
+from ..authoring.notebooks import is_test_cell, nbgrader_meta
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)(?:, in (\w+))?")

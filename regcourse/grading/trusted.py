@@ -14,7 +14,7 @@ input transformer, swallow exceptions, ...). The trusted check closes that hole:
    process that never executes student code.
 4. This process, which never executes student code either, loads both sets of outputs
    (``allow_pickle=False``, regular files only, numeric dtypes only, bounded sizes) and
-   compares them with the assignment's rules in :mod:`regcourse.grading.probes`.
+   compares them with the assignment's rules in :mod:`regcourse.grading.checks`.
 
 A test cell earns its points only when the notebook's own test *and* the trusted check
 pass. What happens when they disagree depends on the evidence:
@@ -24,13 +24,12 @@ pass. What happens when they disagree depends on the evidence:
   the learner reads what was wrong, and the submission is marked "needs review";
 - the probe could not run although the kernel was alive, its outputs are not what the
   probe writes (not regular files, not plain data, or without this grading's secret
-  mark), or the code does something only an attack would do (a static scan of its
-  syntax tree): tampering.
+  mark), or the code does something only an attack would do (the static scan of
+  :mod:`regcourse.grading.tampering`): tampering.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import stat
@@ -44,7 +43,7 @@ import numpy as np
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from ..notebooks import is_test_cell, nbgrader_meta, read
+from ..authoring.notebooks import is_test_cell, nbgrader_meta, read
 
 PROBE_CELL_ID = "regcourse-trusted-probe"
 PROBE_NAME = "probe"   # the probe's entry in a reference run's times
@@ -219,7 +218,7 @@ def probe_source(body: str, mark: str = REFERENCE_MARK, course_versions: dict | 
 
 def probe_body(assignment: str) -> str:
     """The assignment's probe: its checks' calls, then its small public examples."""
-    from .probes import spec
+    from .checks import spec
 
     module = spec(assignment)
     calls = [f"example({example_name(gid, k)!r}, {gid!r}, {expression!r})"
@@ -456,9 +455,9 @@ def reference_outputs(source_notebook: Path, assignment: str, folder: Path, fact
     """
     import functools
 
-    from ..kernel_factory import TrustedRun, write_task
-    from ..sandbox_launch import drop_to
-    from .sandbox import ONE_THREAD, sandbox_env
+    from ..sandbox.kernel_factory import TrustedRun, write_task
+    from ..sandbox.launch import drop_to
+    from ..sandbox.slots import ONE_THREAD, sandbox_env
 
     env = sandbox_env(str(folder), "") if user else dict(os.environ)
     env.update({"MPLBACKEND": "Agg", **ONE_THREAD})
@@ -495,12 +494,12 @@ def reference_sources(source_notebook: Path, assignment: str, keep_going: bool =
 def run_reference(source_notebook: str, assignment: str, folder: str, keep_going: bool = False,
                   tests: bool = True, course_notebook: str | None = None) -> None:
     """Entry point of the reference process: the notebook's cells, then the probe, in
-    ``folder``, timed (see :func:`regcourse.kernel_factory.run_timed`).
+    ``folder``, timed (see :func:`regcourse.sandbox.kernel_factory.run_timed`).
 
     With ``keep_going`` a cell that fails is skipped, as a kernel would, and without
     ``tests`` the test cells are left out (both for running the probe on other notebooks
     than the solutions, in tests, with the upstream functions of ``course_notebook``)."""
-    from ..kernel_factory import TIMES_FILE, run_timed
+    from ..sandbox.kernel_factory import TIMES_FILE, run_timed
 
     sources = reference_sources(Path(source_notebook), assignment, keep_going, tests,
                                 Path(course_notebook) if course_notebook else None)
@@ -526,7 +525,7 @@ NOT_RUN_WHY = "the grader's independent check could not run in this notebook"
 def verdicts(assignment: str, student: Outputs, reference: Outputs, inputs: dict,
              mark: str = REFERENCE_MARK) -> Checks:
     """Run every trusted check of ``assignment`` on the student's outputs."""
-    from .probes import spec
+    from .checks import spec
 
     checks = spec(assignment).CHECKS
     if reference["probe_complete"] != REFERENCE_MARK:
@@ -588,7 +587,7 @@ def _agree(got, expected) -> bool:
 def failing_example(assignment: str, grade_id: str, student: Outputs, reference: Outputs) -> str:
     """The first of the cell's small public examples on which the student's function
     disagrees with the solution: 'call returned X, expected Y', or '' if none does."""
-    from .probes import spec
+    from .checks import spec
 
     for k, expression in enumerate(getattr(spec(assignment), "EXAMPLES", {}).get(grade_id, [])):
         name = example_name(grade_id, k)
@@ -605,120 +604,10 @@ def failing_example(assignment: str, grade_id: str, student: Outputs, reference:
     return ""
 
 
-# -- static evidence -----------------------------------------------------------------------------
-
-GUARDED_MODULES = {"np", "numpy", "torch", "builtins", "sys", "math", "IPython", "nbgrader", "__builtins__"}
-# names the tests use for modules: rebinding them (``np = something_else``) fools them
-REBOUND_NAMES = {"np", "numpy", "torch", "nn", "math", "builtins"}
-SUSPICIOUS_NAMES = {
-    "input_transformers_cleanup": "installs an IPython input transformer",
-    "input_transformers_post": "installs an IPython input transformer",
-    "input_transformer_manager": "installs an IPython input transformer",
-    "ast_transformers": "installs an IPython AST transformer",
-    "set_custom_exc": "installs a handler that swallows exceptions",
-    "_implementation": "patches numpy internals",
-    "ptrace": "traces another process (ptrace)",
-    "process_vm_readv": "reads another process's memory",
-    "getppid": "reaches for the process that started the kernel (the grader's)",
-}
-SUSPICIOUS_STRINGS = {
-    "NBGRADER": "reads the grader's environment to behave differently when graded",
-    "REGCOURSE_SANDBOX": "reads the grader's environment to behave differently when graded",
-    "BEGIN SOLUTION": "looks for the solutions",
-    "gradebook": "touches the gradebook",
-    "probe-out": "touches the grader's check files",
-    "probe-in": "touches the grader's check files",
-    "autograde-outcome": "touches the grader's files",
-    "BEGIN HIDDEN TESTS": "looks for the hidden tests",
-    "submitted/": "looks for other submissions",
-    "pre_run_cell": "hooks into the execution of later cells",
-    "post_run_cell": "hooks into the execution of later cells",
-    "pre_execute": "hooks into the execution of later cells",
-    "post_execute": "hooks into the execution of later cells",
-    "kernel_factory": "looks for the grader's kernel factory",
-}
-# The end of a path such as /proc/<pid>/mem: another process's memory
-MEMORY_FILE = "/mem"
-
-
-def tampering_evidence(sources: list[str]) -> list[str]:
-    """What the student's code does that only an attack on the grader would do."""
-    found: list[str] = []
-
-    def note(text: str) -> None:
-        if text not in found:
-            found.append(text)
-
-    for source in sources:
-        try:
-            tree = ast.parse(_without_magics(source))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Name) and target.id in REBOUND_NAMES:
-                        note(f"rebinds {target.id}, the module the tests use")
-                    if isinstance(target, (ast.Attribute, ast.Subscript)) and _guarded(target):
-                        note(f"replaces part of {_root_name(target)} ({ast.unparse(target)[:60]})")
-                    if _mentions(target, "modules") and _root_name(target) == "sys":
-                        note("replaces entries of sys.modules")
-            if isinstance(node, ast.Call):
-                name = ast.unparse(node.func)
-                if name in ("setattr", "delattr") and node.args and _root_name(node.args[0]) in GUARDED_MODULES:
-                    note(f"replaces part of {_root_name(node.args[0])} with {name}()")
-                if name.endswith("sys.modules.update") or name.endswith("modules.__setitem__"):
-                    note("replaces entries of sys.modules")
-            if isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_NAMES:
-                note(SUSPICIOUS_NAMES[node.attr])
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                for text, meaning in SUSPICIOUS_STRINGS.items():
-                    if text in node.value:
-                        note(meaning)
-                if node.value.endswith(MEMORY_FILE):
-                    note("reads another process's memory")
-    return found
-
-
-def _guarded(target) -> bool:
-    """Whether assigning to ``target`` replaces something the tests rely on.
-
-    Everything in numpy, builtins, sys, math and IPython counts; in torch only its
-    top-level functions and ``torch.testing`` (``torch.backends.cudnn.deterministic =
-    True`` is a legitimate setting, not an attack)."""
-    chain = []
-    node = target
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        if isinstance(node, ast.Attribute):
-            chain.append(node.attr)
-        node = node.value
-    root = _root_name(target)
-    if root == "torch":
-        return len(chain) == 1 or "testing" in chain
-    return root in GUARDED_MODULES
-
-
-def _without_magics(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
-
-
-def _root_name(node) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
-    if isinstance(node, ast.Call):
-        return _root_name(node.func)
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _mentions(node, attr: str) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == attr for n in ast.walk(node))
-
-
 def run_task(folder: str) -> None:
     """Entry point of a cold reference run: its task (see
-    :func:`regcourse.kernel_factory.write_task`) on stdin, run in ``folder``."""
-    from ..kernel_factory import TIMES_FILE, run_timed
+    :func:`regcourse.sandbox.kernel_factory.write_task`) on stdin, run in ``folder``."""
+    from ..sandbox.kernel_factory import TIMES_FILE, run_timed
 
     task = json.load(sys.stdin)
     os.chdir(folder)

@@ -24,7 +24,7 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from ..notebooks import is_test_cell, nbgrader_meta, read
+from ..authoring.notebooks import is_test_cell, nbgrader_meta, read
 
 SWAP_IN = '''\
 def __regcourse_swap_in(code, names):
@@ -53,7 +53,7 @@ del __regcourse_saved
 
 def upstream_of(assignment: str) -> dict[str, tuple[str, ...]]:
     """Test cell -> the learner's functions it builds on, for ``assignment``."""
-    from .probes import spec
+    from .checks import spec
 
     return dict(getattr(spec(assignment), "UPSTREAM", {}))
 

@@ -1,17 +1,17 @@
 """The warm kernel factory: pays a kernel's start-up once per grader, not once per submission.
 
-``python -m regcourse.kernel_factory SOCKET`` binds a Unix socket, imports what every
+``python -m regcourse.sandbox.kernel_factory SOCKET`` binds a Unix socket, imports what every
 kernel needs (ipykernel, numpy, torch, matplotlib, scikit-learn; nothing of the course and
 nothing secret) and then waits. For each request on the socket it forks a child, which
 
 1. becomes the leader of a session of its own (signals go to it and what it starts),
-2. runs :mod:`regcourse.sandbox_launch` exactly as a cold kernel's launcher does --
+2. runs :mod:`regcourse.sandbox.launch` exactly as a cold kernel's launcher does --
    resource limits, a network namespace of its own, the sandbox user, the sandbox
    folder, the sandbox environment -- and then,
 3. instead of ``exec``-ing ``python -m ipykernel_launcher``, starts the kernel in place.
 
 The factory answers with the child's pid and a pidfd for it (``SCM_RIGHTS``), which the
-grader's kernel provisioner (:class:`regcourse.grading.factory.ForkedProvisioner`) uses to
+grader's kernel provisioner (:class:`regcourse.sandbox.provisioner.ForkedProvisioner`) uses to
 watch and signal that one process without any pid-reuse race. The factory never runs
 submitted code: every child is a copy of it that no earlier child touched. It reaps its
 children, and when the grader that started it goes away (its stdin reaches end of file)
@@ -37,11 +37,11 @@ import time
 import traceback
 from pathlib import Path
 
-from regcourse import sandbox_launch
+from . import launch
 
 # The sandbox marker's value in the factory's own environment: a child overwrites it in
 # place (see mark_environ) with its slot's token, which is as long and uses hex digits only.
-MARKER = sandbox_launch.MARKER
+MARKER = launch.MARKER
 PLACEHOLDER = "-" * 16
 KERNEL_MODULE = "ipykernel_launcher"
 # What the children start from. Each of these imports costs a cold kernel seconds.
@@ -181,7 +181,7 @@ def _child(argv: list[str], env: dict[str, str]) -> None:
     os.environ["JPY_PARENT_PID"] = str(os.getppid())
     if env.get(MARKER):
         mark_environ(env[MARKER])
-    sandbox_launch.main(argv, become=become_kernel)
+    launch.main(argv, become=become_kernel)
 
 
 def _run_trusted(request: dict) -> None:
@@ -202,7 +202,7 @@ def _run_trusted(request: dict) -> None:
     if task.get("user"):
         import pwd
 
-        sandbox_launch.drop_to(pwd.getpwnam(task["user"]))
+        launch.drop_to(pwd.getpwnam(task["user"]))
         set_dumpable()   # its /proc files owned by that user, as a process it had started
     die_with(factory)
     _fresh_random_state()
@@ -339,10 +339,10 @@ class KernelFactory:
         self.owner = os.getpid()
         # A forked kernel's /proc/PID/environ shows the factory's environment as it started:
         # only what a kernel keeps anyway, no setting or token of the grader's.
-        env = {k: os.environ[k] for k in sandbox_launch.KEPT_ENV if k in os.environ}
+        env = {k: os.environ[k] for k in launch.KEPT_ENV if k in os.environ}
         env.update({MARKER: PLACEHOLDER, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.folder / "matplotlib"),
-                    "HOME": str(self.folder), **sandbox_launch.ONE_THREAD})   # no thread pool before a fork
-        self.process = subprocess.Popen([sys.executable, "-m", "regcourse.kernel_factory", self.socket],
+                    "HOME": str(self.folder), **launch.ONE_THREAD})   # no thread pool before a fork
+        self.process = subprocess.Popen([sys.executable, "-m", "regcourse.sandbox.kernel_factory", self.socket],
                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
 
     def alive(self) -> bool:

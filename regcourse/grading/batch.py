@@ -34,7 +34,7 @@ from .course import Course, write_grades
 from .feedback import add_report
 from .grader import Grader
 from .report import Result
-from .sandbox import Limits, require_private
+from ..sandbox.slots import Limits, require_private
 
 _grader: Grader | None = None  # the worker processes inherit it through fork
 
@@ -159,7 +159,7 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
     # kernels run as other users: they must not reach other submissions or the gradebook
     require_private(course.root)
     _grader = grader or Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
-                               assignments=[assignment], limits=limits, cold=cold, seed=seed)
+                               assignments=[assignment], limits=limits, cold=cold, seed=seed, for_class=True)
     prints = {s: submission_fingerprint(submitted / s / assignment, assignment) for s in students}
     journal = Journal(course, assignment, fingerprint(*sorted((course.root / course.source_directory / assignment)
                                                               .glob("*.ipynb"))))

@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import signal
 import stat
 import subprocess
 import sys
 from pathlib import Path
+
+from .launch import kill_all, uid_of
 
 USER_PREFIX = "regcourse-sandbox-"
 POOL_SIZE = 16
@@ -157,7 +158,7 @@ def remove(record: Path | None = None) -> list[str]:
             uid = pwd.getpwnam(name).pw_uid
         except KeyError:
             continue
-        _kill_processes_of(uid)
+        kill_processes_of(uid)
         result = subprocess.run(["userdel", name], capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"could not remove the sandbox user {name}: {result.stderr.strip()}")
@@ -196,14 +197,9 @@ def _user_exists(name: str) -> bool:
         return False
 
 
-def _kill_processes_of(uid: int) -> None:
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if os.stat(f"/proc/{name}").st_uid == uid:
-                    os.kill(int(name), signal.SIGKILL)
-            except (FileNotFoundError, ProcessLookupError):
-                pass
+def kill_processes_of(uid: int) -> int:
+    """Kill every process of the user ``uid``; returns how many were killed."""
+    return kill_all(lambda pid: uid_of(pid) == uid)
 
 
 def python_folders() -> list[Path]:

@@ -27,7 +27,7 @@ def _digest(password: str, salt: bytes) -> str:
 
 def write(path: Path, passwords: dict[str, str]) -> None:
     """Hashes of ``passwords`` (user -> password) into ``path``, readable by its owner only."""
-    from .hub import write_private
+    from .state import write_private
 
     entries = {}
     for user, password in passwords.items():

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..hints import Hint
 from ..trusted import Wrong, array, close, raised
 
 SHAPES = [(5,), (3, 4), (2, 3, 2)]
@@ -167,3 +168,65 @@ CHECKS = {
     "test_ridge_eigen_ratios": check_eigen_ratios,
     "test_l2_penalty_torch": check_torch,
 }
+
+
+# The likely cause behind each symptom of this exercise's test cells (see
+# regcourse.grading.hints): the first hint that matches a failing cell is shown.
+HINTS = [
+    Hint(".", r"uses your|fail their own tests",
+         "This measurement calls functions you wrote earlier, and one of them is not right yet: its own "
+         "test cell names the mistake. Fix that function; this cell then measures what the chapter claims."),
+    Hint("test_l2_penalty$", r"factor 1/2 is missing",
+         "The course writes the penalty lam/2 ||w||^2 so that its gradient is exactly lam w (L2 chapter, "
+         "first equation)."),
+    Hint("test_l2_penalty$", r"squares the sum|that uses the norm",
+         "Square every entry, then sum: np.sum(p ** 2). Squaring the sum, or taking the norm without "
+         "squaring it, is a different function of the weights."),
+    Hint("test_l2_penalty$", r"only the first array",
+         "params may hold several arrays: loop over all of them and add up their penalties."),
+    Hint("test_l2_penalty$", r"tuple",
+         "A tuple is a sequence of arrays like a list: test isinstance(params, np.ndarray) for the single "
+         "array case, and iterate over anything else."),
+    Hint("test_l2_penalty", r"valid input|in your function l2_penalty",
+         "The function fails on an input it should accept; the traceback line shown is where. np.ndim and "
+         "np.linalg.norm(..., 'fro') do not work on a list of arrays of different shapes or on 1-D arrays."),
+    Hint("rejects_negative_lam", r"raise ValueError",
+         "Check lam first and raise ValueError when lam < 0; a negative penalty rewards large weights."),
+    Hint("test_l2_grad$", r"2 \* lam \* w|not lam \* w",
+         "The derivative of lam/2 w^2 is lam w: the 2 of the square cancels the 1/2."),
+    Hint("test_ridge_fit$", r"every entry",
+         "The penalty adds lam to the diagonal only: X.T @ X + lam * np.eye(d), not X.T @ X + lam."),
+    Hint("test_ridge_fit$", r"lam/2",
+         "Setting the gradient X^T (Xw - y) + lam w to zero gives (X^T X + lam I) w = X^T y: the 1/2 of "
+         "the penalty has already cancelled."),
+    Hint("test_ridge_fit$", r"singular|lam = 0",
+         "X^T X (or X X^T in the dual form) is singular when there are more features than examples (or "
+         "more examples than features); solve (X^T X + lam I) w = X^T y, which lam > 0 makes invertible, "
+         "and use least squares for lam = 0."),
+    Hint("test_shrinkage_factors$", r"singular values",
+         "np.linalg.svd gives the singular values s of X; the eigenvalues of X^T X are their squares s**2 "
+         "(L2 chapter, 'The eigen-direction view')."),
+    Hint("test_shrinkage_factors$", r"ascending",
+         "np.linalg.eigvalsh sorts ascending; the factors follow the eigenvalues in descending order: "
+         "reverse with [::-1]."),
+    Hint("test_shrinkage_factors$", r"eigvalsh|complex",
+         "np.linalg.eigvals does not know that X^T X is symmetric and may return tiny imaginary parts; "
+         "np.linalg.eigvalsh returns real eigenvalues."),
+    Hint("test_shrinkage_factors$", r"d = \d+ > n = \d+|factors",
+         "X^T X is d x d, so there are d eigenvalues, and d - n of them are 0 when d > n; the SVD of X "
+         "returns only min(n, d) singular values."),
+    Hint("test_ridge_eigen_ratios$", r"ascending",
+         "np.linalg.eigh returns the eigenvectors for ascending eigenvalues: reverse its columns, Q[:, ::-1]."),
+    Hint("test_ridge_eigen_ratios$", r"upside down",
+         "The ratio is the ridge component over the least-squares component, (Q.T @ w_ridge) / (Q.T @ w_ls)."),
+    Hint("test_ridge_eigen_ratios$", r"did not follow ridge_fit",
+         "The task measures your own ridge_fit: w_ridge = ridge_fit(X, y, lam) and w_ls = ridge_fit(X, y, 0.0), "
+         "both projected on the eigenvectors, then divided. The grader checks this by changing ridge_fit for "
+         "a moment: ratios from another solver, or from the formula sigma / (sigma + lam), do not change with it."),
+    Hint("test_l2_penalty_torch$", r"biases were penalized|one-dimensional",
+         "Only the weight matrices (p.ndim > 1) are penalized; biases and normalization parameters are "
+         "one-dimensional (L2 chapter, 'In practice')."),
+    Hint("test_l2_penalty_torch$", r"no gradient can reach|torch.Tensor",
+         "Compute the penalty with torch operations on the parameters themselves (no .item(), .detach() "
+         "or numpy), so that autograd can differentiate it."),
+]

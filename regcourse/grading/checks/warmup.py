@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..hints import Hint
 from ..trusted import close, raised
 
 CASES = [(40, 8), (5, 20), (1, 1)]
@@ -60,3 +61,25 @@ CHECKS = {
     "test_regularized_cost": check_cost,
     "test_regularized_cost_rejects_negative_lam": check_negative,
 }
+
+
+# The likely cause behind each symptom of this exercise's test cells (see
+# regcourse.grading.hints): the first hint that matches a failing cell is shown.
+HINTS = [
+    Hint("test_regularized_cost$", r"data term is missing its factor 1/2|both terms are missing",
+         "The data term is 1/2 ||Xw - y||^2: the 1/2 makes its gradient X^T (Xw - y), without a factor 2 "
+         "(introduction, 'The regularized cost')."),
+    Hint("test_regularized_cost$", r"penalty is missing its factor 1/2",
+         "The L2 penalty is lam/2 ||w||^2, so that its gradient is lam w; without the 1/2 every weight "
+         "is pulled twice as hard."),
+    Hint("test_regularized_cost$", r"\bmean\b",
+         "The course's closed forms sum the squared residuals over the examples; np.mean divides by n, "
+         "which is the same minimizer only for another lam (introduction, 'How large is lambda?')."),
+    Hint("test_regularized_cost$", r"L1 penalty",
+         "sum |w_i| is the L1 norm; the L2 penalty squares each weight: lam/2 * (w @ w)."),
+    Hint("rejects_negative_lam", r"raise ValueError|valid input",
+         "Check lam before computing anything and raise ValueError only when lam < 0: a negative "
+         "penalty would reward large weights."),
+    Hint(".", r"NotImplementedError", "The function still raises NotImplementedError: replace that line with "
+                                      "your code."),
+]

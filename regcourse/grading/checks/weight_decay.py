@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..hints import Hint
 from ..trusted import Wrong, array, close
 
 STEPS = 100
@@ -170,3 +171,49 @@ CHECKS = {
     "test_sgd_momentum_trajectory": check_momentum,
     "test_adam_decay_by_gradient_scale": check_adam_decay,
 }
+
+
+# The likely cause behind each symptom of this exercise's test cells (see
+# regcourse.grading.hints): the first hint that matches a failing cell is shown.
+HINTS = [
+    Hint(".", r"uses your|fail their own tests",
+         "This measurement calls functions you wrote earlier, and one of them is not right yet: its own "
+         "test cell names the mistake. Fix that function; this cell then measures what the chapter claims."),
+    Hint("test_sgd_l2_step$", r"penalty is missing|2 \* lam \* w|not 2 \* lam",
+         "The gradient of lam/2 ||w||^2 is lam w: the step is w - lr * (grad + lam * w)."),
+    Hint("test_sgd_momentum_trajectory$", r"decoupled trajectory is wrong",
+         "PyTorch's decoupled decay is scaled by the learning rate: (1 - lr * decay) * w, applied to the "
+         "weights before the step, outside the momentum buffer (weight-decay chapter)."),
+    Hint("test_init_adam_state$|test_adam|test_adamw", r"starts at 0|start at zero",
+         "Adam's counter starts at 0 and is incremented before the bias correction, so the first step "
+         "uses t = 1."),
+    Hint("test_adam_step$", r"bias correction|3.16",
+         "Divide m by 1 - beta1^t and v by 1 - beta2^t: without the correction the first steps are too "
+         "large or too small."),
+    Hint("test_adam_step$", r"eps",
+         "eps goes outside the square root: m_hat / (np.sqrt(v_hat) + eps), as PyTorch computes it."),
+    Hint("test_adam_step$", r"increment t|first Adam step moved",
+         "Update state['t'] (and m, v) in place before using them: the next call continues from state."),
+    Hint("test_adam_step$", r"grad \+ lam \* w",
+         "Adam with an L2 penalty feeds grad + lam * w to the moments: the penalty goes through Adam's "
+         "normalization (that is the point the chapter makes)."),
+    Hint("test_adamw_step$", r"Adam with an L2 penalty|decay went through",
+         "AdamW keeps the decay out of the moments: shrink w by (1 - lr * wd), then the Adam step on grad "
+         "alone."),
+    Hint("test_adamw_step$", r"adamw_step returned|departs from torch",
+         "Check the pieces in order: init_adam_state's counter starts at 0, t is incremented before the "
+         "bias correction, and the decay multiplies the previous weights by (1 - lr * wd) outside the "
+         "moments."),
+    Hint("test_adamw_step$", r"not scaled by the learning rate",
+         "PyTorch's AdamW multiplies w by 1 - lr * wd, the decay scaled by the learning rate."),
+    Hint("test_adamw_step$", r"updated weights",
+         "Decay the previous weights, then add the Adam step: (1 - lr * wd) * w - lr * m_hat / (sqrt + eps)."),
+    Hint("test_decay_param_groups$", r"bias|listed twice|no group|one-dimensional",
+         "Put each parameter in exactly one group: ndim > 1 in the decayed one, ndim <= 1 in the other."),
+    Hint("test_sgd_momentum_trajectory$", r".",
+         "L2: the penalty gradient goes into the buffer, b = momentum * b + (g + decay * w). Decoupled: "
+         "shrink w by (1 - lr * decay) outside the buffer, b = momentum * b + g. Then w = w - lr * b."),
+    Hint("test_adam_decay_by_gradient_scale$", r".",
+         "Draw the noise once, rng.standard_normal((steps, len(scales))) * scales, and run both optimizers "
+         "from w = 1 on that same noise, each with a fresh state from init_adam_state."),
+]

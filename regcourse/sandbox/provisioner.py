@@ -1,10 +1,10 @@
-"""Warm kernels: the grader's side of :mod:`regcourse.kernel_factory`.
+"""Warm kernels: the grader's side of :mod:`regcourse.sandbox.kernel_factory`.
 
-- :class:`~regcourse.kernel_factory.KernelFactory` (standard library only, so that the
+- :class:`~regcourse.sandbox.kernel_factory.KernelFactory` (standard library only, so that the
   command line starts it before its own imports) starts and stops one factory process
   per grading process (a class's pool workers each get their own).
 - :class:`ForkedProvisioner`, a jupyter_client kernel provisioner: it asks the factory for
-  the kernel that :class:`~regcourse.grading.sandbox.SandboxKernelManager` would have
+  the kernel that :class:`~regcourse.sandbox.slots.SandboxKernelManager` would have
   launched cold, with the same launcher arguments and environment, and manages that
   process through a pidfd. nbclient and nbgrader see an ordinary kernel. It is also
   registered as the ``regcourse-forked`` provisioner (entry point
@@ -19,17 +19,16 @@ import asyncio
 import os
 import select
 import signal
-import socket
 
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Unicode
 
-from ..kernel_factory import KernelFactory, request, unavailable_reason  # noqa: F401 -- for callers
+from .kernel_factory import request
 
 # Why kernels of this process started cold although a factory was configured.
 FALLBACKS: list[str] = []
 COLD_NOTE = "kernels started cold"
-LAUNCHER = ["-m", "regcourse.sandbox_launch"]
+LAUNCHER = ["-m", "regcourse.sandbox.launch"]
 
 
 class FactoryUnavailable(RuntimeError):

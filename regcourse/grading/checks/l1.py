@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..hints import Hint
 from ..trusted import Wrong, array, close, raised
 
 FRACTIONS = [0.02, 0.1, 0.4]
@@ -213,3 +214,55 @@ CHECKS = {
     "test_sparsity": check_sparsity,
     "test_lasso_versus_ridge": check_versus,
 }
+
+
+# The likely cause behind each symptom of this exercise's test cells (see
+# regcourse.grading.hints): the first hint that matches a failing cell is shown.
+HINTS = [
+    Hint(".", r"uses your|fail their own tests",
+         "This measurement calls functions you wrote earlier, and one of them is not right yet: its own "
+         "test cell names the mistake. Fix that function; this cell then measures what the chapter claims."),
+    Hint("test_l1_penalty$", r"\|\|w\|\|\^2|L2 penalty|Euclidean",
+         "The L1 penalty sums absolute values: lam * np.abs(p).sum(), no square, no square root."),
+    Hint("test_l1_penalty$", r"no factor 1/2|factor 1/2",
+         "Unlike L2, the course's L1 penalty has no 1/2: lam * sum |w_i|."),
+    Hint("test_l1_penalty$", r"tuple",
+         "A tuple is a sequence of arrays like a list: test isinstance(params, np.ndarray) for the single "
+         "array case, and iterate over anything else."),
+    Hint("rejects_negative_lam|rejects_negative_t", r"raise ValueError|valid input",
+         "Raise ValueError only for a negative lam or t, after checking it and before computing."),
+    Hint("test_l1_subgradient$", r"nan",
+         "w / |w| divides by zero at w = 0; np.sign(w) gives the subgradient with the value 0 there."),
+    Hint("test_soft_threshold$", r"clamp|stop at 0",
+         "Shrink the magnitude and stop at zero: np.maximum(np.abs(w) - t, 0) * np.sign(w). Without the "
+         "maximum, small weights cross zero instead of landing on it (L1 chapter, soft thresholding)."),
+    Hint("test_soft_threshold$|test_lasso_ista", r"hard thresholding",
+         "Hard thresholding keeps the survivors unchanged; the proximal operator of the L1 penalty also "
+         "shrinks them by t."),
+    Hint("test_soft_threshold|test_lasso_ista", r"your function soft_threshold|for a valid input",
+         "soft_threshold fails on a valid input, and lasso_ista calls it: fix soft_threshold first "
+         "(the line shown is where it fails)."),
+    Hint("test_lasso_ista", r"subgradient steps|exact zeros",
+         "Subgradient steps make a small weight oscillate around zero; the proximal step (the soft "
+         "threshold after the gradient step) lands it exactly on zero (L1 chapter, 'Why the optimizer "
+         "decides')."),
+    Hint("test_lasso_ista", r"step|does not converge|objective increased",
+         "The step must be 1/L with L the largest eigenvalue of X^T X (np.linalg.eigvalsh(X.T @ X)[-1]): "
+         "the square of X's largest singular value, not 1/n."),
+    Hint("test_lasso_ista$", r"penalty was ignored|least squares",
+         "The answer ignores the penalty: after the gradient step the soft threshold must move every "
+         "weight towards zero by step * lam and stop at zero (hard thresholding keeps the survivors "
+         "unchanged, and a threshold of 0 keeps everything)."),
+    Hint("test_lasso_ista", r"SyntaxError|is not defined",
+         "The cell that defines the function did not run (see the note above the table): fix the syntax "
+         "error it names."),
+    Hint("test_sparsity$", r"non-zero",
+         "sparsity counts the entries that are zero (|w| <= atol), not the others."),
+    Hint("test_sparsity$", r"count|SyntaxError|not defined",
+         "Return the fraction of entries, np.mean(np.abs(w) <= atol), as a float between 0 and 1; if the "
+         "cell did not run, fix the error the note above names."),
+    Hint("test_lasso_versus_ridge$", r".",
+         "Count exact zeros with == 0.0 on the lasso's weights and on ridge's weights from np.linalg.solve "
+         "separately (ridge has exact zeros only for a feature that is 0 in every example, and a least-squares "
+         "solver leaves tiny values there), and compare the lasso's non-zero pattern with w_true's (w != 0)."),
+]

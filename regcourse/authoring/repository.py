@@ -3,7 +3,7 @@ that repeat it kept in step with it.
 
 The launch buttons of the site read the setting themselves. The lessons' install cells
 (which run on Colab, where no configuration file exists), the README and the site's
-home page hold the address as text: ``python -m regcourse.repository`` rewrites them
+home page hold the address as text: ``python -m regcourse.authoring.repository`` rewrites them
 from the setting, and ``make book`` and ``make test`` run it first, so a fork changes one
 line. ``--check`` only reports what is out of step (exit status 1).
 """
@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .. import REPO
+
 # the files that hold the address as text (lesson notebooks are found from _toc.yml)
 TEXT_FILES = ["README.md", "CONTRIBUTING.md", "book/index.md", "CITATION.cff"]
 INSTALL = re.compile(r'"regcourse(\[[a-z,]+\])? @ git\+(https://github\.com/[\w.-]+/[\w.-]+?)(@[\w./-]+)?"')
@@ -44,7 +45,7 @@ class Repository:
         return f'"regcourse{extras} @ git+{self.url}@{self.branch}"'
 
 
-def configured(root: Path = ROOT) -> Repository:
+def configured(root: Path = REPO) -> Repository:
     import yaml
 
     config = yaml.safe_load((root / "_config.yml").read_text())["repository"]
@@ -54,7 +55,7 @@ def configured(root: Path = ROOT) -> Repository:
     return Repository(url, str(config.get("branch", "main")))
 
 
-def lesson_notebooks(root: Path = ROOT) -> list[Path]:
+def lesson_notebooks(root: Path = REPO) -> list[Path]:
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
@@ -72,7 +73,7 @@ def lesson_notebooks(root: Path = ROOT) -> list[Path]:
     return found
 
 
-def written(root: Path = ROOT) -> Repository | None:
+def written(root: Path = REPO) -> Repository | None:
     """The address the files hold now: the one in the first lesson's install cell."""
     for path in lesson_notebooks(root):
         match = INSTALL.search(path.read_text().replace('\\"', '"'))
@@ -100,7 +101,7 @@ def _notebook_in_step(text: str, repo: Repository, old: Repository | None) -> st
     return nbformat.writes(nb) + "\n"
 
 
-def out_of_step(root: Path = ROOT, write: bool = False) -> list[Path]:
+def out_of_step(root: Path = REPO, write: bool = False) -> list[Path]:
     """The files that repeat the address differently from ``_config.yml`` (rewritten
     when ``write``)."""
     repo, old = configured(root), written(root)
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     changed = out_of_step(write=not args.check)
     for path in changed:
         verb = "differs from" if args.check else "rewritten from"
-        print(f"{path.relative_to(ROOT)}: {verb} _config.yml's repository")
+        print(f"{path.relative_to(REPO)}: {verb} _config.yml's repository")
     return 1 if args.check and changed else 0
 
 

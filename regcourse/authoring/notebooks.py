@@ -8,18 +8,29 @@ from typing import Iterator
 
 import nbformat
 
-from . import REPO
-ASSIGNMENTS = ("warmup", "l2", "l1", "weight_decay", "dropout")
+from .. import REPO
+
+
+def notebook_in(folder: str | Path, assignment: str, notebook: str | None = None) -> Path:
+    """``<folder>/<id>/<id>.ipynb``: where nbgrader keeps an assignment's notebook in
+    ``solutions/``, ``exercises/`` and a course folder's ``source/``, ``submitted/<student>/``..."""
+    return Path(folder) / assignment / f"{notebook or assignment}.ipynb"
+
+
+def assignment_ids(folder: str | Path) -> list[str]:
+    """The assignments of ``folder`` (``solutions/``, a course's ``source/``): each one is a
+    folder that holds the notebook of its name."""
+    return sorted(p.name for p in Path(folder).iterdir() if p.is_dir() and notebook_in(folder, p.name).exists())
 
 
 def source_notebook(assignment: str, repo: Path = REPO) -> Path:
     """``solutions/<id>/<id>.ipynb``: the instructor's version, with solutions and hidden tests."""
-    return repo / "solutions" / assignment / f"{assignment}.ipynb"
+    return notebook_in(Path(repo) / "solutions", assignment)
 
 
 def released_notebook(assignment: str, repo: Path = REPO) -> Path:
     """``exercises/<id>/<id>.ipynb``: the student version nbgrader generates."""
-    return repo / "exercises" / assignment / f"{assignment}.ipynb"
+    return notebook_in(Path(repo) / "exercises", assignment)
 
 
 def read(path: str | Path) -> nbformat.NotebookNode:

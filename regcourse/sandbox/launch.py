@@ -1,11 +1,11 @@
-"""The kernel launcher of the grading sandbox (see :mod:`regcourse.grading.sandbox`).
+"""The kernel launcher of the grading sandbox (see :mod:`regcourse.sandbox.slots`).
 
-``python -m regcourse.sandbox_launch --dir D --memory B --processes N --file-size B
+``python -m regcourse.sandbox.launch --dir D --memory B --processes N --file-size B
 [--user U] [--no-network] -- KERNEL COMMAND`` sets the resource limits, hands the kernel
 its own copy of the connection file, enters a network namespace of its own (with
 ``--no-network``, as root), drops to the sandbox user (when started as root) and
 ``exec``s the kernel in the sandbox folder. Standard library only: it runs before every
-kernel. The warm kernel factory (:mod:`regcourse.kernel_factory`) runs the same steps in
+kernel. The warm kernel factory (:mod:`regcourse.sandbox.kernel_factory`) runs the same steps in
 a forked child, which then becomes the kernel instead of ``exec``-ing it.
 """
 
@@ -16,6 +16,8 @@ import json
 import os
 import pwd
 import resource
+import signal
+import time
 from pathlib import Path
 
 # One thread per kernel: the exercises' arrays and models are tiny, and kernels graded side
@@ -32,7 +34,7 @@ KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OP
 
 def main(argv: list[str] | None = None, become=None) -> None:
     """Set up the sandbox, then ``exec`` the kernel command (or ``become(command)``)."""
-    parser = argparse.ArgumentParser(prog="python -m regcourse.sandbox_launch")
+    parser = argparse.ArgumentParser(prog="python -m regcourse.sandbox.launch")
     parser.add_argument("--dir", required=True)
     parser.add_argument("--memory", type=int, required=True)
     parser.add_argument("--processes", type=int, required=True)
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None, become=None) -> None:
     os.execvp(command[0], command)
 
 
-# -- process helpers, shared with regcourse.grading.sandbox ------------------------------
+# -- process helpers, shared with regcourse.sandbox.slots ------------------------------
 
 def drop_to(user: pwd.struct_passwd) -> None:
     """Become ``user`` for good: no supplementary groups, its group, its uid."""
@@ -113,6 +115,24 @@ def uid_of(pid: int) -> int | None:
         return os.stat(f"/proc/{pid}").st_uid
     except FileNotFoundError:
         return None
+
+
+def kill_all(owned) -> int:
+    """SIGKILL every process for which ``owned(pid)`` holds, again and again until none is
+    left (a fork bomb respawns while it is killed); returns how many were killed."""
+    killed = 0
+    for _ in range(50):
+        victims = [pid for pid in all_pids() if owned(pid)]
+        if not victims:
+            break
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.02)
+    return killed
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import Directive
 
-from .notebooks import is_test_cell, nbgrader_meta, point_rows, read, written_answers
+from ..authoring.notebooks import is_test_cell, nbgrader_meta, point_rows, read, source_notebook, written_answers
 
 
 def summary(notebook: Path) -> list[tuple[str, str, list[str], float]]:
@@ -38,7 +38,7 @@ class ExerciseSummary(Directive):
     def run(self):
         env = self.state.document.settings.env
         assignment = self.arguments[0]
-        notebook = Path(env.app.confdir) / "solutions" / assignment / f"{assignment}.ipynb"
+        notebook = source_notebook(assignment, Path(env.app.confdir))
         env.note_dependency(str(notebook))
         rows = summary(notebook)
         total = sum(points for *_, points in rows)

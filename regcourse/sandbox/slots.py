@@ -6,7 +6,7 @@ Three pieces:
 - :class:`SandboxKernelManager`, a Jupyter kernel manager that nbgrader's ``Execute``
   uses (``Execute.kernel_manager_class``). It starts the kernel through this module's
   launcher, in the sandbox folder, with a scrubbed environment.
-- :mod:`regcourse.sandbox_launch`, the launcher (``python -m regcourse.sandbox_launch ...
+- :mod:`regcourse.sandbox.launch`, the launcher (``python -m regcourse.sandbox.launch ...
   -- KERNEL CMD``): sets the resource limits, drops to the sandbox user, then ``exec``s
   the kernel. It lives outside this package so that it starts in milliseconds.
 - :class:`Slot`, one of a pool of sandbox users. A grader holds a slot (a file lock)
@@ -33,7 +33,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -44,7 +43,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode, default
 
-from ..sandbox_launch import KEPT_ENV, MARKER, ONE_THREAD, all_pids, drop_to, uid_of
+from .launch import KEPT_ENV, MARKER, ONE_THREAD, all_pids, drop_to, kill_all, uid_of
 from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, private_folder, python_folders
 
 
@@ -137,34 +136,25 @@ class Slot:
             folder.chmod(0o700)
         return folder
 
-    def isolation(self) -> str:
-        """What the kernel of this slot can reach, in one sentence for the feedback footer."""
+    def isolation(self, for_class: bool = False) -> str:
+        """What the kernel of this slot can reach, in one sentence for the feedback footer;
+        ``for_class``: graded by an instructor for a class, not by the learner."""
         if self.user is not None:
             return ("Your code ran as an unprivileged user that owns nothing else, in an empty folder, "
                     "with no network at all and with limits on memory, processes, file size and output.")
         grader = pwd.getpwuid(os.getuid()).pw_name
-        if os.environ.get("REGCOURSE_GRADED_FOR") == "class":   # a classroom's autograde without sudo
+        if for_class:   # an instructor's autograde without root (or a classroom without its sudo rule)
             return (f"Your code ran as the grader's user ({grader}), in an empty folder, with limits on memory, "
                     "processes, file size and output, but with that user's network and files within reach: "
-                    "this classroom grades without root (see the README's classroom section).")
+                    "this class was graded without root (the README's classroom section says how to grade "
+                    "with it).")
         return ("Your code ran as your own user, in an empty folder, with limits on memory, processes, "
                 "file size and output. It kept your network and could read your files: without root the "
                 "grader cannot take them away (an instructor grading a class runs it as root).")
 
     def kill_processes(self) -> int:
         """Kill every process the sandbox left behind; returns how many were killed."""
-        killed = 0
-        for _ in range(50):  # a fork bomb may respawn while we kill: repeat until none
-            victims = [pid for pid in all_pids() if self._owns(pid)]
-            if not victims:
-                break
-            for pid in victims:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed += 1
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
+        killed = kill_all(self._owns)
         if self.user is not None:
             self._wait_until_reaped()
         return killed
@@ -307,7 +297,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        launcher = [sys.executable, "-m", "regcourse.sandbox_launch", "--dir", self.sandbox_dir,
+        launcher = [sys.executable, "-m", "regcourse.sandbox.launch", "--dir", self.sandbox_dir,
                     "--memory", str(self.memory_bytes), "--processes", str(self.processes),
                     "--file-size", str(self.file_bytes)]
         if self.sandbox_user:
@@ -326,7 +316,7 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["cwd"] = self.sandbox_dir
         kw["env"] = sandbox_env(self.sandbox_dir, self.sandbox_token)
         if self.factory and self.provisioner is None:
-            from .factory import ForkedProvisioner
+            from .provisioner import ForkedProvisioner
 
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
             self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,

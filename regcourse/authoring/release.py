@@ -1,6 +1,6 @@
 """Regenerate the student notebooks ``exercises/<id>/`` from ``solutions/<id>/`` with nbgrader.
 
-``python -m regcourse.release SOLUTIONS EXERCISES [ID ...]`` (``make exercises``) runs
+``python -m regcourse.authoring.release SOLUTIONS EXERCISES [ID ...]`` (``make exercises``) runs
 ``nbgrader generate_assignment`` in a throw-away course folder, so no gradebook or
 working folder ever appears in the repository, then replaces each ``EXERCISES/<id>``.
 """
@@ -13,22 +13,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .notebooks import REPO
-
-
-def assignment_ids(solutions: Path) -> list[str]:
-    return sorted(p.name for p in solutions.iterdir()
-                  if p.is_dir() and (p / f"{p.name}.ipynb").exists())
+from .notebooks import REPO, assignment_ids, notebook_in
 
 
 def generate(solutions: Path, exercises: Path, ids: list[str] | None = None,
              config: Path = REPO / "nbgrader_config.py") -> list[str]:
     """Generate the release of each assignment in ``ids`` (default: all) into ``exercises``."""
-    from .grading.course import Course
+    from ..grading.course import Course
 
     solutions, exercises = Path(solutions).resolve(), Path(exercises).resolve()
     ids = ids or assignment_ids(solutions)
-    unknown = [i for i in ids if not (solutions / i / f"{i}.ipynb").exists()]
+    unknown = [i for i in ids if not notebook_in(solutions, i).exists()]
     if unknown:
         raise ValueError(f"no solution notebook for {unknown} under {solutions}")
     with tempfile.TemporaryDirectory(prefix="regcourse-release-") as tmp:

@@ -1,9 +1,8 @@
 """Trusted checks of ``dropout``: inverted dropout, the exact ensembles, MC dropout."""
 
-import itertools
-
 import numpy as np
 
+from ..hints import Hint
 from ..trusted import Wrong, array, close, raised
 
 PS = [0.1, 0.5, 0.8]
@@ -318,3 +317,68 @@ CHECKS = {
     "test_mc_dropout_predict": check_mc,
     "test_relu_dropout_gaps": check_gaps,
 }
+
+
+# The likely cause behind each symptom of this exercise's test cells (see
+# regcourse.grading.hints): the first hint that matches a failing cell is shown.
+HINTS = [
+    Hint(".", r"uses your|fail their own tests",
+         "This measurement calls functions you wrote earlier, and one of them is not right yet: its own "
+         "test cell names the mistake. Fix that function; this cell then measures what the chapter claims."),
+    Hint("test_dropout_forward$", r"scales the kept units|1/\(1-p\)|inverted dropout",
+         "Inverted dropout multiplies the kept units by 1/(1-p) in training, so that their expected value "
+         "is unchanged (dropout chapter, 'The mechanism')."),
+    Hint("test_dropout_forward", r"probability of dropping|keep probability",
+         "p is the probability of dropping a unit (PyTorch's convention): keep it when rng.random() >= p."),
+    Hint("test_dropout_forward$", r"same mask|independently|hardly varies",
+         "Draw one random number per entry, rng.random(x.shape) >= p: every unit of every example is kept "
+         "or dropped independently, so the number kept varies."),
+    Hint("test_dropout_forward$", r"generator rng",
+         "Draw from the rng passed in (rng.random), not from np.random: the same rng state must give the "
+         "same mask."),
+    Hint("test_dropout_forward_evaluation$", r"at evaluation|changes nothing|p = 0",
+         "With inverted dropout, evaluation returns x unchanged (and a mask of ones): the scaling was done "
+         "in training."),
+    Hint("test_dropout_forward_p_one$", r"divided by zero|p = 1",
+         "When p = 1 every unit is dropped: return zeros before computing 1/(1-p)."),
+    Hint("test_dropout_forward_rejects_bad_p$", r"raise ValueError|valid",
+         "Check 0 <= p <= 1 first and raise ValueError otherwise, but accept every p in [0, 1]."),
+    Hint("test_dropout", r"NotImplementedError", "The function still raises NotImplementedError: replace that "
+                                                 "line with your code."),
+    Hint("test_dropout_backward$", r"ignores the mask|expected",
+         "out = x * mask, so the gradient with respect to x is dout * mask, the same mask, scale included."),
+    Hint("test_all_masks$|test_softmax_ensemble", r"appear twice|every 0/1 mask",
+         "Enumerate the masks, do not sample them: the binary digits of 0 .. 2^n - 1 give each mask once."),
+    Hint("test_softmax_ensemble_geometric$", r"unweighted geometric mean|normalized",
+         "Average the members' log-probabilities weighted by (1-p)^|m| p^(n-|m|), then normalize with a "
+         "softmax; build the members with all_masks (the closed form is what you compare with)."),
+    Hint("test_softmax_ensemble", r"mean of the 8 members|should equal softmax|should be",
+         "The ensembles enumerate the masks of all_masks: if its test fails, fix it first. Then weight each "
+         "member by (1-p)^|m| p^(n-|m|), and normalize the geometric mean with a softmax of the weighted "
+         "log-probabilities."),
+    Hint("test_softmax_ensemble_arithmetic$", r"unweighted mean",
+         "Weight each member's probabilities by its mask's probability (1-p)^|m| p^(n-|m|)."),
+    Hint("test_softmax_weight_scaling$", r"keep probability",
+         "Weight scaling multiplies the weights by the keep probability 1 - p, not by p."),
+    Hint("test_mc_dropout_predict$", r"batch normalization|training mode",
+         "Put the whole model in evaluation mode, then only the dropout layers in training mode: batch "
+         "normalization must use its running statistics."),
+    Hint("test_mc_dropout_predict$", r"restore|mode",
+         "Remember every module's own mode before the passes (m.training for m in model.modules()) and "
+         "set each one back afterwards."),
+    Hint("test_mc_dropout_predict$", r"logits",
+         "Average the softmax probabilities of the passes; the softmax of the averaged logits is a "
+         "different prediction (dropout chapter, Monte-Carlo dropout)."),
+    Hint("test_mc_dropout_predict$", r"passes|examples",
+         "Run k stochastic passes (or one pass on the batch repeated k times) and average them."),
+    Hint("test_mc_dropout_predict$", r"no_grad|gradients",
+         "Run the passes under torch.no_grad(): a prediction needs no graph."),
+    Hint("test_relu_dropout_gaps$", r"did not follow softmax_weight_scaling",
+         "Measure the hidden gap with part 4's functions on h = ReLU(W1 x + b1): "
+         "softmax_ensemble_geometric(W2, b2, h, p) - softmax_weight_scaling(W2, b2, h, p). The grader "
+         "changes softmax_weight_scaling for a moment, and a measured gap moves with it."),
+    Hint("test_relu_dropout_gaps$", r".",
+         "Masks on the inputs: each member is softmax(W2 ReLU(W1 (u * x) + b1) + b2), the mask inside the "
+         "ReLU; masks on the hidden units: a softmax layer of h = ReLU(W1 x + b1), where part 4's functions "
+         "apply."),
+]
