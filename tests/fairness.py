@@ -70,13 +70,13 @@ def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
     the Outputs."""
     import os
 
-    from regcourse.grading import trusted
+    from regcourse.grading import reference, trusted
 
     trusted.write_inputs(inputs, folder / trusted.IN_DIR)
     here = os.getcwd()
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            trusted.run_reference(str(notebook), assignment, str(folder), keep_going=True, tests=False,
+            reference.run_reference(str(notebook), assignment, str(folder), keep_going=True, tests=False,
                                   course_notebook=str(source_notebook(assignment)))  # it moves into folder
     finally:
         os.chdir(here)

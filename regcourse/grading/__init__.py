@@ -8,9 +8,11 @@ In the order a grading goes through them:
   sandbox (:mod:`regcourse.sandbox`), and the result.
 - :mod:`.execute` -- the preprocessors it adds to nbgrader's autograde.
 - :mod:`.upstream` -- each mistake costs its own cells once.
-- :mod:`.trusted` -- verdicts student code cannot forge, from the checks of
-  :mod:`.checks` (one module per assignment).
+- :mod:`.trusted` -- checks student code cannot forge: the probe, its outputs, the
+  comparison by the rules of :mod:`.checks` (one module per assignment);
+  :mod:`.reference` -- the course's solutions run beside it, for the expected values.
 - :mod:`.tampering` -- static evidence of an attack, read from the code.
+- :mod:`.verdicts` -- the scoring policy: from what was found to each cell's verdict.
 - :mod:`.hints`, :mod:`.tracebacks` -- the likely cause of a failure, in the learner's cells.
 - :mod:`.report`, :mod:`.feedback`, :mod:`.safe_html` -- the result as text, as a learner's
   feedback page, and as an instructor sees it.

@@ -141,6 +141,12 @@ class Course:
     def source_path(self, assignment: str, notebook: str | None = None) -> Path:
         return notebook_in(self.root / self.source_directory, assignment, notebook)
 
+    def record(self, result) -> None:
+        """Write ``result``'s final scores into this course's gradebook (replacing nbgrader's):
+        its feedback page shows them."""
+        with self.gradebook() as gb:
+            write_grades(gb, result.assignment, result.student, result.items)
+
     def max_scores(self, assignment: str, notebook: str | None = None) -> dict[str, float]:
         with self.gradebook() as gb:
             nb_def = gb.find_notebook(notebook or assignment, assignment)

@@ -286,7 +286,6 @@ def write_feedback(run, target: Path, hints: bool = False) -> Path:
     """Generate ``run``'s feedback page with nbgrader and copy it to ``target`` (a file)."""
     course, result = run.course, run.result
     if run.autograded.exists():
-        record_scores(course, result)
         add_report(run.autograded, result, hints)
         steps = list(course.config.GenerateFeedback.get("preprocessors", []))
         course.config.GenerateFeedback.preprocessors = steps + [s for s in FEEDBACK_STEPS if s not in steps]
@@ -302,11 +301,3 @@ def write_feedback(run, target: Path, hints: bool = False) -> Path:
                       f"<title>Feedback: {html.escape(result.assignment)}</title></head>"
                       f"<body>{report_html(result, hints)}</body></html>\n")
     return target
-
-
-def record_scores(course, result: Result) -> None:
-    """Write ``result``'s final scores into ``course``'s gradebook (replacing nbgrader's)."""
-    from .course import write_grades
-
-    with course.gradebook() as gb:
-        write_grades(gb, result.assignment, result.student, result.items)

@@ -29,14 +29,15 @@ import numpy as np
 
 from ..authoring.notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
 from ..sandbox import provisioner
+from ..sandbox.host import is_root
 from ..sandbox.kernel_factory import KernelFactory, unavailable_reason
-from . import hints, submission, tampering, tracebacks, trusted
+from ..sandbox.slots import Limits, Slot, check_user_can_run_python, require_private
+from . import hints, submission, tampering, tracebacks, trusted, verdicts
 from .course import Course
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN, autograde_steps
 from .feedback import add_rubrics
-from ..sandbox.host import is_root
-from .report import FAILED, PENDING, PENDING_MESSAGE, REVIEW, TAMPERING, Item, Result, one_line
-from ..sandbox.slots import Limits, Slot, check_user_can_run_python, require_private
+from .reference import reference_outputs
+from .report import PENDING, PENDING_MESSAGE, TAMPERING, Item, Result, one_line
 
 # nbgrader's autograde steps, its execution replaced by the course's: each test cell that
 # builds on earlier functions swapped to the course's versions, the trusted probe appended,
@@ -261,19 +262,16 @@ class Grader:
         result.problems += [problem for _, problem in breakdowns]
         if executed is not None:
             result.problems += tracebacks.broken_cell_problems(executed)
-        evidence = [f"the code {e}" for e in tampering.evidence(code_cells_without_tests(nb))]
-        evidence += [f"the grader's check files were forged: {f}" for f in checks.forged]
-        evidence += [f"the submission changed the grader's files outside its sandbox: {f}"
-                     for f in self._changed_since(guarded)]
         broken = bool(breakdowns or outcome.get("timed_out") or not outcome.get("success"))
-        if not checks.ran and not broken:
-            evidence.append("the grader's independent check could not run although the kernel was "
-                            "alive: the code stopped or replaced the checking cell")
-        self._judge(result, checks.failed, evidence, broken)
+        found = verdicts.evidence(tampering.evidence(code_cells_without_tests(nb)), checks.forged,
+                                  self._changed_since(guarded), checks.ran, broken)
+        verdicts.judge(result, checks.failed, found, broken)
         for item in result.items:
             if not (item.passed or item.pending or item.verdict == TAMPERING):
                 item.example = trusted.failing_example(assignment, item.grade_id, student_outputs, reference)
                 item.hint = hints.hint_for(assignment, item.grade_id, item.message)
+        if course.autograded_path(student, assignment).exists():
+            course.record(result)   # the course's scores, not nbgrader's, for the feedback page
         result.seconds = time.monotonic() - started
         return Run(course, assignment, student, result)
 
@@ -311,7 +309,7 @@ class Grader:
                 slot.prepare_folder(folder)
             trusted.write_inputs(inputs, folder / trusted.IN_DIR)
             source = self.template.source_path(assignment)
-            process = trusted.reference_outputs(source, assignment, folder, self.start_factory(),
+            process = reference_outputs(source, assignment, folder, self.start_factory(),
                                                 slot.user if slot else None)
             self._references[assignment] = Reference(folder, inputs, process, slot)
         return self._references[assignment].inputs
@@ -327,41 +325,6 @@ class Grader:
                                    f"{err.decode(errors='replace')[-2000:]}")
             reference.process = None
         return reference.folder / trusted.OUT_DIR
-
-    def _judge(self, result: Result, failed: dict, evidence: list[str], broken: bool) -> None:
-        """Combine nbgrader's scores with the trusted verdicts, and call each case what it is.
-
-        - A test cell keeps its points only if the trusted check passed too.
-        - A cell whose own test passed while the trusted check found a wrong value is an
-          honest disagreement: it scores 0, says what was wrong, and needs review.
-        - Evidence of an attack (static scan, forged check files, files changed outside
-          the sandbox, a check that could not run in a live kernel) is tampering and
-          costs every point.
-        """
-        for item in result.items:
-            if item.pending:
-                continue   # a written answer: nothing automatic to check
-            why = failed.get(item.grade_id, "no trusted check exists for this test cell")
-            if why is None:
-                continue
-            if item.passed and not broken and not evidence:
-                result.reviews.append(f"{item.grade_id}: the notebook's tests passed, but the grader's "
-                                      f"check on fresh inputs did not: {why}")
-                item.message = (f"the notebook's tests passed, but the grader's check on fresh inputs "
-                                f"found a mistake: {why}")
-                item.verdict = REVIEW
-            elif item.score > 0:
-                item.message = f"the grader's check on fresh inputs found a mistake: {why}"
-                item.verdict = FAILED
-            item.score = 0.0
-        if evidence:
-            result.tampering += evidence
-            result.reviews.clear()
-            for item in (i for i in result.items if not i.pending):
-                if item.score > 0 or item.verdict == REVIEW:
-                    item.message = "tampering: the submission attacks the grader (see the report)"
-                item.score = 0.0
-                item.verdict = TAMPERING
 
     # -- files outside the sandbox --------------------------------------------------------
 
