@@ -344,8 +344,8 @@ def main(argv: list[str] | None = None) -> int:
 def _early_factory(argv: list[str]):
     """A warm kernel factory for `regcourse grade` and `hub-grade` (one submission each),
     started before anything else."""
-    wanted = (argv[:1] in (["grade"], ["hub-grade"]) and not {"--cold", "-h", "--help"} & set(argv)
-              and os.environ.get("REGCOURSE_COLD") != "1" and not kernel_factory.unavailable_reason())
+    wanted = (argv[:1] in (["grade"], ["hub-grade"]) and not {"-h", "--help"} & set(argv)
+              and not kernel_factory.cold_reason("--cold" in argv or None))
     if wanted and argv[:1] == ["grade"] and len(argv) > 1 and not _looks_like_a_notebook(argv[1]):
         wanted = False   # it cannot be graded: say so at once, without a factory's imports
     return kernel_factory.KernelFactory() if wanted else None

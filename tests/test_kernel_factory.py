@@ -276,7 +276,7 @@ def test_a_factory_that_cannot_give_a_kernel_means_a_cold_start_and_a_note(tmp_p
 def test_where_forking_is_unavailable_the_grader_says_so_once(tmp_path, monkeypatch):
     from regcourse.grading import grader as grader_module
 
-    monkeypatch.setattr(grader_module, "unavailable_reason", lambda: "this system has no pidfd")
+    monkeypatch.setattr(kernel_factory, "unavailable_reason", lambda: "this system has no pidfd")
     with grader_module.Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=["warmup"],
                               workdir=tmp_path / "grader") as grader:
         run = grader.grade(sub.write(sub.solution("warmup"), tmp_path / "warmup.ipynb"), "warmup")

@@ -30,7 +30,7 @@ import numpy as np
 from ..authoring.notebooks import code_cells_without_tests, grade_cells, is_test_cell, nbgrader_meta
 from ..sandbox import provisioner
 from ..sandbox.host import is_root
-from ..sandbox.kernel_factory import KernelFactory, unavailable_reason
+from ..sandbox.kernel_factory import COLD_ASKED, KernelFactory, cold_reason
 from ..sandbox.slots import Limits, Slot, check_user_can_run_python, require_private
 from . import hints, submission, tampering, tracebacks, trusted, verdicts
 from .course import Course
@@ -49,9 +49,6 @@ AUTOGRADE_STEPS = autograde_steps([
     "regcourse.grading.trusted.RemoveProbe",
     "regcourse.grading.upstream.RemoveSwaps",
 ])
-
-
-COLD_ASKED = "asked for (--cold)"
 
 
 @dataclass
@@ -125,7 +122,7 @@ class Grader:
                  kernel_factory: KernelFactory | None = None, seed: int | None = None, for_class: bool = False):
         """``cold``: start every kernel afresh instead of forking it from a warm factory
         (default: when the environment sets ``REGCOURSE_COLD=1``). ``kernel_factory``: one
-        already started (the command line starts it first), which the grader then owns.
+        already started (the command line starts it first), which its caller stops.
         ``for_class``: an instructor grades (a classroom's autograde), not the learner; the
         report says whose user ran the code."""
         from ..authoring.notebooks import assignment_ids
@@ -154,9 +151,8 @@ class Grader:
         self._runs = 0
         # Warm kernels (regcourse.sandbox.kernel_factory): one factory per grading process, started
         # on first use, or at once by start_factory(); its imports overlap the rest.
-        if cold is None:
-            cold = os.environ.get("REGCOURSE_COLD") == "1"
-        self.cold_reason = COLD_ASKED if cold else unavailable_reason()
+        self.cold_reason = cold_reason(cold)
+        self._given = kernel_factory
         self._factory = None if self.cold_reason else kernel_factory
 
     # -- public ---------------------------------------------------------------------------
@@ -168,7 +164,7 @@ class Grader:
             return ""
         current = self._factory
         if current is None or current.owner != os.getpid() or not current.alive():
-            if current is not None and current.owner == os.getpid():
+            if current is not None and current.owner == os.getpid() and current is not self._given:
                 current.stop()   # it died: start another; kernels started cold meanwhile say so
             self._factory = KernelFactory()
         return self._factory.socket
@@ -277,8 +273,8 @@ class Grader:
 
     def close(self) -> None:
         """Remove everything the grader created (its work folder and the sandboxes)."""
-        if self._factory is not None and self._factory.owner == os.getpid():
-            self._factory.stop()
+        if self._factory is not None and self._factory.owner == os.getpid() and self._factory is not self._given:
+            self._factory.stop()   # one this grader started (the caller stops one it gave)
         for reference in self._references.values():
             reference.stop()
         shutil.rmtree(self.sandboxes, ignore_errors=True)

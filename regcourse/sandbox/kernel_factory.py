@@ -319,6 +319,18 @@ def mark_environ(token: str) -> None:
 
 # -- the grader's side ---------------------------------------------------------------------
 
+COLD_ASKED = "asked for (--cold)"
+
+
+def cold_reason(cold: bool | None = None) -> str:
+    """Why kernels start cold, or '' when a warm factory forks them: asked for (``cold``,
+    or, when it is None, ``REGCOURSE_COLD=1`` in the environment), or this machine cannot.
+    The one place that decides, for the command line and the grader alike."""
+    if cold is None:
+        cold = os.environ.get("REGCOURSE_COLD") == "1"
+    return COLD_ASKED if cold else unavailable_reason()
+
+
 def unavailable_reason() -> str:
     """Why this machine cannot fork warm kernels, or '' when it can."""
     if not hasattr(os, "fork") or not hasattr(os, "pidfd_open") or not hasattr(socket, "send_fds"):
