@@ -43,10 +43,17 @@ def mean_sd(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
-def quote_spread(name: str, values, fmt: str = ".3f", unit: str = "") -> str:
-    """Quote the mean of ``values`` (one per seed) with its standard deviation: "m ± s"."""
+def quote_spread(name: str, values, fmt: str = ".3f", unit: str = "", resolution: float | None = None) -> str:
+    """Quote the mean of ``values`` (one per seed) with its standard deviation: "m ± s".
+
+    ``resolution``: the smallest difference the measurement can show (one test example, for
+    an accuracy). A spread below it is quoted as "< resolution", never as a zero that the
+    data cannot show."""
     mean, sd = mean_sd(values)
-    text = f"{format(mean, fmt)} ± {format(sd, fmt.lstrip('+'))}{unit}"
+    spread = format(sd, fmt.lstrip("+"))
+    if resolution is not None and sd < resolution:
+        spread = "< " + format(resolution, fmt.lstrip("+"))
+    text = f"{format(mean, fmt)} ± {spread}{unit}"
     print(f"{name}: {text} (mean ± sd over {len(np.atleast_1d(values))} seeds)")
     _glue(name, text)
     return text

@@ -22,6 +22,24 @@ def test_notebook_pages_are_executed(built_site):
     assert "<img" in lesson
 
 
+def test_every_figure_says_what_it_shows(built_site):
+    """A lesson's figures are notebook outputs; their alt text comes from the cell's
+    metadata (``mystnb.image.alt``), never the image's own file path."""
+    import re
+
+    figures = 0
+    for page in sorted(built_site.glob("book/*/*.html")):
+        for img in re.findall(r"<img [^>]*>", page.read_text()):
+            src = re.search(r'src="([^"]*)"', img).group(1)
+            if "_images/" not in src:
+                continue   # logos and badges of the theme
+            figures += 1
+            alt = re.search(r'alt="([^"]*)"', img)
+            assert alt and alt.group(1) != src and len(alt.group(1).split()) >= 8, \
+                f"{page.relative_to(built_site)}: a figure without a description ({img[:120]})"
+    assert figures >= 19
+
+
 def test_mathjax_is_served_by_the_site(built_site):
     page = (built_site / "book/intro/theory.html").read_text()
     assert "_static/mathjax/tex-chtml.js" in page and "cdn.jsdelivr" not in page
