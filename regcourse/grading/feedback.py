@@ -286,6 +286,7 @@ def write_feedback(run, target: Path, hints: bool = False) -> Path:
     """Generate ``run``'s feedback page with nbgrader and copy it to ``target`` (a file)."""
     course, result = run.course, run.result
     if run.autograded.exists():
+        course.record(result)   # nbgrader's page reads the scores from the gradebook: the course's
         add_report(run.autograded, result, hints)
         steps = list(course.config.GenerateFeedback.get("preprocessors", []))
         course.config.GenerateFeedback.preprocessors = steps + [s for s in FEEDBACK_STEPS if s not in steps]

@@ -266,8 +266,6 @@ class Grader:
             if not (item.passed or item.pending or item.verdict == TAMPERING):
                 item.example = trusted.failing_example(assignment, item.grade_id, student_outputs, reference)
                 item.hint = hints.hint_for(assignment, item.grade_id, item.message)
-        if course.autograded_path(student, assignment).exists():
-            course.record(result)   # the course's scores, not nbgrader's, for the feedback page
         result.seconds = time.monotonic() - started
         return Run(course, assignment, student, result)
 
