@@ -186,10 +186,10 @@ def test_each_user_signs_in_with_their_own_password(classroom, browser):
         page.close()
     assert len(set(classroom.passwords.values())) == len(classroom.passwords) == 4
     assert not any(p in classroom.path.read_text() for p in classroom.passwords.values()), "a password was saved"
-    private = Path(classroom.folder) / "state"
-    assert private.stat().st_uid == 0 and private.stat().st_mode & 0o777 == 0o700
-    for name in ("classroom.json", "jupyterhub_config.py", hub.PASSWORDS, "hub.log"):
-        assert (private / name).stat().st_mode & 0o777 == 0o600, name
+    private = classroom.private
+    assert private.stat().st_uid == 0 and private.stat().st_mode & 0o777 == 0o700, oct(private.stat().st_mode)
+    for path in [*secret_files(classroom)[:-1], str(private / "hub.log")]:
+        assert os.stat(path).st_mode & 0o777 == 0o600, (path, oct(os.stat(path).st_mode))
 
 
 def test_a_student_fetches_validates_and_submits(classroom, browser):
@@ -285,11 +285,17 @@ display(Javascript("console.log('{XSS} javascript')"))
 """
 
 
+def secret_files(state) -> list[str]:
+    """What only the hub (and the instructor's own course) may read: the state with the
+    gradebook's address, the hub's configuration, the password hashes, the cookie secret."""
+    return [str(state.path), str(state.private / "jupyterhub_config.py"), str(state.private / hub.PASSWORDS),
+            str(state.private / "jupyterhub_cookie_secret"),
+            f"{state.folder}/home/{state.instructor}/course/nbgrader_config.py"]
+
+
 def _reads_the_classroom(state) -> str:
     """A cell that tries to read what only the hub and the instructor may read."""
-    paths = [f"{state.folder}/state/classroom.json", f"{state.folder}/state/jupyterhub_config.py",
-             f"{state.folder}/state/{hub.PASSWORDS}", f"{state.folder}/state/jupyterhub_cookie_secret",
-             f"{state.folder}/home/{state.instructor}/course/nbgrader_config.py"]
+    paths = secret_files(state)
     return ("for path in %r:\n"
             "    try:\n"
             "        print('READ', path, open(path).read()[:80])\n"
@@ -391,17 +397,24 @@ def test_the_instructor_collects_from_the_formgrader(classroom, browser):
         page.close()
 
 
+def test_a_grading_kernel_cannot_read_the_classrooms_secrets(classroom):
+    """The third student's cell, run by the autograde above, tried to open each secret file."""
+    course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
+    graded = nbformat.read(str(course.autograded_path(classroom.students[2], "l2")), as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    tried = [line.split()[1] for line in printed.splitlines() if line.startswith(("DENIED ", "READ "))]
+    assert tried == secret_files(classroom) and all(os.path.exists(path) for path in tried), printed   # each one is there
+    read = [line[:160] for line in printed.splitlines() if line.startswith("READ ")]
+    assert not read, "a grading kernel read the classroom's secrets:\n" + "\n".join(read)
+    assert printed.count("PermissionError") == len(tried), printed
+
+
 def test_no_script_of_a_student_runs_on_the_instructors_pages(classroom, browser):
     """The third student's submission, autograded and given feedback above, opened as the
     instructor would open it: no payload runs, and the student's words, maths and outputs
-    are still there to grade. The grading kernel could not read the classroom's secrets."""
+    are still there to grade."""
     student = classroom.students[2]
     course = Course(Path(classroom.folder) / "home" / classroom.instructor / "course")
-    graded = nbformat.read(str(course.autograded_path(student, "l2")), as_version=4)
-    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    secrets = [line.split()[1] for line in printed.splitlines() if line.startswith(("DENIED ", "READ "))]
-    assert len(secrets) == 5 and all(os.path.exists(path) for path in secrets), printed   # each one is there
-    assert printed.count("PermissionError") == 5 and "READ " not in printed, printed
     with course.gradebook() as gb:
         submission = gb.find_submission_notebook("l2", "l2", student).id
     messages = []
