@@ -15,6 +15,9 @@ c.CourseDirectory.release_directory = "exercises"
 # Every graded cell of the course runs in well under a second; 30 s per cell
 # stops an infinite loop without punishing a slow but correct answer.
 c.Execute.timeout = 30
+# A collect leaves a submission that is still being copied in for the next collect
+# (nbgrader's own would copy it half-written).
+c.ExchangeFactory.collect = "regcourse.grading.collect.FinishedSubmissionsCollect"
 # A learner who edits or deletes a test cell gets it back from the source.
 c.OverwriteCells.add_missing_cells = True
 

@@ -14,7 +14,9 @@ budget is broken (``make bench CHECK=1``; ``make bench --check`` works too):
 - with warm kernels (issue 18): one `l2` submission in a warm grader takes at most 1.5 s,
   a class of 60 on 2 workers goes at least 3 times as fast as with cold kernels, a
   learner's first `make grade` answers within 5 s, and `make test` takes at most 6
-  minutes on a warm execution cache.
+  minutes on a warm execution cache;
+- a class of 30 on the hub (issue 25): submit p95 at most 5 s for 30 at once, and the
+  formgrader's autograde within 1.5 times `regcourse autograde --jobs 2` per submission.
 
 Ratios are measured side by side in one run, on one machine.
 """
@@ -27,11 +29,12 @@ import sys
 import time
 from pathlib import Path
 
-from . import grading, machine, notebooks, site, suite
+from . import classroom, grading, machine, notebooks, site, suite
 from .report import write_markdown
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = {"notebooks": notebooks.run, "site": site.run, "grading": grading.run, "suite": suite.run}
+SECTIONS = {"notebooks": notebooks.run, "site": site.run, "grading": grading.run, "suite": suite.run,
+            "classroom": classroom.run}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +98,7 @@ def budget_checks(results: dict) -> list[dict]:
             cls["warm_vs_cold"]["2"] >= 3)
         add("a learner's first make grade, seconds until it ends", first["warm_done_s"], "<= 5",
             first["warm_done_s"] <= 5)
+    classroom.budgets(results.get("classroom", {}), add)
     t = results.get("suite", {})
     if "tier2" in t:   # (results of an older bench measured one tier)
         add("make test on a warm machine, seconds", t["warm"]["seconds"], "<= 360", t["warm"]["seconds"] <= 360)

@@ -66,6 +66,10 @@ def write_markdown(results: dict, path: Path) -> None:
                   f"{cls['time_limits_s']['cold']} s cold and {cls['time_limits_s']['warm']} s warm: no start-up "
                   f"saving touches them. The other submissions went "
                   f"**{cls['warm_vs_cold_without_time_limits']}×** as fast warm as cold.", ""]
+    if results.get("classroom"):
+        from .classroom import markdown
+
+        lines += markdown(results["classroom"])
     t = results.get("suite")
     if t and "tier2" in t:
         lines += ["## Test suite", "", "| run | seconds | result | slowest tests |", "|---|---|---|---|"]

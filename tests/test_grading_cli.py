@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,44 @@ def test_the_formgrader_hook_grades_through_hub_grade_without_the_sudo_rule(tmp_
     assert errors["test_regularized_cost"] == [] and len(errors["test_regularized_cost_rejects_negative_lam"]) == 1
     whose = "unprivileged user" if os.geteuid() == 0 else "the grader's user"
     assert whose in result.isolation, result.isolation
+
+
+@pytest.mark.tier2
+def test_the_formgrader_hook_grades_a_class_with_one_grader(tmp_path, monkeypatch):
+    """nbgrader autogrades a class one notebook after another in one process: the hook keeps
+    one ``hub-grade --serve`` for all of them, each graded as it would be alone, and the
+    grader ends when the process closes it."""
+    import shutil
+
+    from regcourse.grading import nbgrader_hook
+
+    course = tmp_path / "course"
+    shutil.copytree(REPO / "solutions" / "warmup", course / "source" / "warmup")
+    course.chmod(0o700)
+    wrong = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
+    scores, servers = [], []
+    for nb in (wrong, sub.solution("warmup"), sub.exercise("warmup"), wrong):
+        scores.append(nbgrader_hook.grade(nb, "warmup", course, as_root=False)[0].score)
+        servers.append(nbgrader_hook._SERVERS[("warmup", str(course), False)])
+    assert scores == [2, 3, 0, 2]
+    assert len(set(map(id, servers))) == 1 and servers[0].process.poll() is None
+    # sources changed since: the next notebook gets a grader that read them again
+    (course / "source" / "warmup" / "warmup.ipynb").touch()
+    assert nbgrader_hook.grade(wrong, "warmup", course, as_root=False)[0].score == 2
+    assert servers[0].process.returncode == 0 and nbgrader_hook._SERVERS[("warmup", str(course), False)] is not servers[0]
+    newer = nbgrader_hook._SERVERS[("warmup", str(course), False)]
+    nbgrader_hook._close_servers()
+    assert newer.process.returncode == 0 and not nbgrader_hook._SERVERS
+    # inside a formgrader's long-lived server: a grader left idle ends by itself
+    monkeypatch.setattr(nbgrader_hook, "IDLE_SECONDS", 0.5)
+    assert nbgrader_hook.grade(wrong, "warmup", course, as_root=False)[0].score == 2
+    idle = nbgrader_hook._SERVERS[("warmup", str(course), False)]
+    deadline = time.monotonic() + 30
+    while idle.process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert idle.closed and idle.process.returncode == 0
+    assert nbgrader_hook.grade(wrong, "warmup", course, as_root=False)[0].score == 2   # a new one starts
+    nbgrader_hook._close_servers()
 
 
 def test_the_footer_says_whose_user_ran_the_code():

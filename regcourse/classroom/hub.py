@@ -79,8 +79,10 @@ def _hub_config(state: State, ports: list[int], authenticator: str) -> str:
         f"c.Spawner.cmd = [{str(VENV / 'bin' / 'jupyterhub-singleuser')!r}]",
         f"c.Spawner.environment = {{'PATH': {str(VENV / 'bin') + ':/usr/bin:/bin'!r}, 'LANG': 'C.UTF-8'}}",
         "c.Spawner.default_url = '/lab'",
-        "c.Spawner.http_timeout = 60",
-        "c.Spawner.start_timeout = 90",
+        # a class signing in together starts its servers together: 35 on 2 cores were all up
+        # after 93 s (benchmarks/classroom.py), and a limit of 90 s failed some of them
+        "c.Spawner.http_timeout = 300",
+        "c.Spawner.start_timeout = 300",
         f"c.Authenticator.allowed_users = {set(users)!r}",
     ]
     if authenticator == "passwords":   # a password of its own for each user

@@ -20,10 +20,14 @@ and the report's last line says so.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
@@ -45,6 +49,7 @@ def autograde_preprocessors() -> list[str]:
     return autograde_steps([HOOK])
 
 
+@functools.lru_cache(maxsize=None)
 def _may_sudo() -> bool:
     """Whether the classroom's sudo rule lets this user grade as root (never asks for a
     password)."""
@@ -56,16 +61,101 @@ def _may_sudo() -> bool:
     return done.returncode == 0
 
 
+IDLE_SECONDS = 60   # a grader nobody asked for this long ends (the formgrader's server lives on)
+
+
+def _sources_stamp(course: Path, assignment: str) -> tuple:
+    """When the assignment's sources last changed: a grader started before grades with old ones."""
+    folder = course / "source" / assignment
+    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()))
+
+
+class _Server:
+    """One ``regcourse hub-grade --serve`` for every notebook of ``assignment`` this process
+    autogrades: nbgrader autogrades a class one notebook after another in one process, and
+    a grader of its own for each paid its start, reference run and kernel factory each time.
+    It ends when its input does: when this process closes it or dies, after IDLE_SECONDS
+    without a notebook (the formgrader runs autograde inside the instructor's server), and
+    before grading with sources that changed since it started."""
+
+    def __init__(self, assignment: str, course: Path, as_root: bool):
+        command = [str(REGCOURSE), "hub-grade", assignment, "--course", str(course), "--serve"]
+        self.as_root = as_root
+        self.sources = _sources_stamp(course, assignment)
+        self.lock = threading.Lock()    # one notebook at a time on the one pipe
+        self.closed = False
+        self.idle: threading.Timer | None = None
+        self.errors = tempfile.TemporaryFile(mode="w+")   # read only when it fails
+        self.process = subprocess.Popen(["sudo", "-n", *command] if as_root else command, text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors)
+
+    def grade(self, nb) -> dict | None:
+        """The answer for ``nb``; None when this grader was closed first (start another)."""
+        with self.lock:
+            if self.closed:
+                return None
+            if self.idle:
+                self.idle.cancel()
+            try:
+                self.process.stdin.write(json.dumps({"notebook": nbformat.writes(nb)}) + "\n")
+                self.process.stdin.flush()
+                line = self.process.stdout.readline()
+            except BrokenPipeError:
+                line = ""
+            if not line:
+                self._close()
+                self.errors.seek(0)
+                raise RuntimeError(f"the course's grader failed{' (as root)' if self.as_root else ''} "
+                                   f"(exit {self.process.returncode}):\n{self.errors.read()[-3000:]}")
+            self.idle = threading.Timer(IDLE_SECONDS, self.close)
+            self.idle.daemon = True
+            self.idle.start()
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"the course's grader could not grade this notebook: {answer['error']}")
+        return answer
+
+    def close(self) -> None:
+        with self.lock:
+            self._close()
+
+    def _close(self) -> None:
+        self.closed = True
+        if self.idle:
+            self.idle.cancel()
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:   # (as root it cannot be killed from here: it ends at EOF)
+            self.process.kill()
+            self.process.wait()
+
+
+_SERVERS: dict[tuple, _Server] = {}
+
+
+@atexit.register
+def _close_servers() -> None:
+    while _SERVERS:
+        _SERVERS.popitem()[1].close()
+
+
 def grade(nb, assignment: str, course: Path, as_root: bool) -> tuple[Result, object]:
     """Grade ``nb`` with ``regcourse hub-grade`` (as root through the classroom's sudo rule
-    when ``as_root``): the course's result and its graded notebook."""
-    command = [str(REGCOURSE), "hub-grade", assignment, "--course", str(course)]
-    done = subprocess.run(["sudo", "-n", *command] if as_root else command,
-                          input=nbformat.writes(nb), capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"the course's grader failed{' (as root)' if as_root else ''}:\n"
-                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    answer = json.loads(done.stdout)
+    when ``as_root``): the course's result and its graded notebook. The grader stays for the
+    next notebook of the same assignment and course."""
+    key = (assignment, str(course), as_root)
+    answer = None
+    while answer is None:
+        server = _SERVERS.get(key)
+        if server is None or server.closed or server.sources != _sources_stamp(course, assignment):
+            if server is not None:
+                server.close()
+            server = _SERVERS[key] = _Server(assignment, course, as_root)
+        answer = server.grade(nb)
     return Result.from_json(answer["result"]), nbformat.reads(answer["notebook"], as_version=4)
 
 

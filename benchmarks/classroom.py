@@ -1,0 +1,242 @@
+"""A class of 30 on the hub at once (issue 25): each student signs in, starts their server
+and, all at the same moment, fetches ``l2`` and submits it through their Assignment List
+(the extension's HTTP handlers in their own running server, the route the browser takes).
+The instructor then collects and autogrades the class through the course's grader while
+5 late submissions arrive, and collects again.
+
+Measured: p50/p95 of fetch and submit, the time to grade the class; checked: every
+submission is in the gradebook once, with the grade the course's grader gives that
+notebook alone, and a late one is either collected whole or still waiting.
+
+Changes the machine as ``regcourse classroom`` does (users, a sudo rule, processes, ports)
+and takes it all down at the end (``hub.down``), whatever happens. Root only.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import requests
+
+from regcourse.authoring.notebooks import released_notebook, source_notebook
+from regcourse.classroom import hub, users
+from regcourse.grading.course import Course
+from regcourse.grading.grader import Grader
+from regcourse import REPO
+
+ASSIGNMENT = "l2"
+CLASS_SIZE = 30
+LATE = 5
+COURSE_ID = users.COURSE_ID
+# the formgrader's Autograde button: nbgrader's autograde through the course's hook
+AUTOGRADE = (str(users.VENV / "bin" / "nbgrader"), "autograde", ASSIGNMENT)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile, nearest rank (the value a q-share of the class waited at most)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))]
+
+
+class Student:
+    """One student's browser, without the browser: the hub's login form, then their server."""
+
+    def __init__(self, state, user: str):
+        self.state, self.user = state, user
+        self.http = requests.Session()
+
+    def _xsrf(self, path: str) -> str:
+        return next(c.value for c in self.http.cookies if c.name == "_xsrf" and c.path == path)
+
+    def sign_in_and_start(self, seconds: float = 600) -> None:
+        url = self.state.url
+        self.http.get(url + "hub/login", timeout=30).raise_for_status()
+        answer = self.http.post(url + "hub/login", timeout=60, allow_redirects=False,
+                                data={"username": self.user, "password": self.state.passwords[self.user],
+                                      "_xsrf": self._xsrf("/hub/")})
+        if answer.status_code != 302:
+            raise RuntimeError(f"{self.user} could not sign in: {answer.status_code}")
+        api = f"{url}hub/api/users/{self.user}"
+        self.http.post(api + "/server", timeout=60, headers={"X-XSRFToken": self._xsrf("/hub/")})
+        deadline = time.monotonic() + seconds
+        while not (self.http.get(api, timeout=30, headers={"X-XSRFToken": self._xsrf("/hub/")}).json()
+                   .get("servers", {}).get("", {}).get("ready")):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.user}'s server did not start within {seconds:g} s")
+            time.sleep(1)
+        # the server signs the student in through the hub (OAuth) and sets its own _xsrf
+        self.http.get(f"{url}user/{self.user}/lab", timeout=60).raise_for_status()
+
+    def assignment_action(self, action: str) -> float:
+        """``fetch`` or ``submit`` from the Assignment List; its seconds."""
+        server = f"/user/{self.user}/"
+        started = time.perf_counter()
+        answer = self.http.post(f"{self.state.url.rstrip('/')}{server}assignments/{action}", timeout=300,
+                                data={"course_id": COURSE_ID, "assignment_id": ASSIGNMENT},
+                                headers={"X-XSRFToken": self._xsrf(server)})
+        seconds = time.perf_counter() - started
+        answer.raise_for_status()
+        if not answer.json().get("success"):
+            raise RuntimeError(f"{self.user}: {action} failed: {answer.text[:500]}")
+        return seconds
+
+    def write_answer(self, notebook: nbformat.NotebookNode) -> None:
+        """The student's work, saved through their server's contents API (as Lab saves)."""
+        server = f"/user/{self.user}/"
+        answer = self.http.put(f"{self.state.url.rstrip('/')}{server}api/contents/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
+                               timeout=60, headers={"X-XSRFToken": self._xsrf(server)},
+                               json={"type": "notebook", "format": "json", "content": notebook})
+        answer.raise_for_status()
+
+
+def answers() -> list[nbformat.NotebookNode]:
+    """What the class hands in, in turn: the solution, the released notebook untouched, and
+    the solution with one function wrong (a grade in between)."""
+    solution = nbformat.read(str(source_notebook(ASSIGNMENT)), as_version=4)
+    untouched = nbformat.read(str(released_notebook(ASSIGNMENT)), as_version=4)
+    partial = nbformat.read(str(source_notebook(ASSIGNMENT)), as_version=4)
+    for cell in partial.cells:
+        if cell.cell_type == "code" and "def l2_penalty" in cell.source:
+            cell.source = cell.source.replace("def l2_penalty", "def l2_penalty_unused", 1)
+            cell.source += "\n\ndef l2_penalty(params, lam):\n    return 0.0\n"
+    return [solution, untouched, partial]
+
+
+def _instructor(state, *command: str, seconds: float = 900) -> tuple[float, str]:
+    home = Path(state.folder) / "home" / state.instructor
+    started = time.perf_counter()
+    done = subprocess.run([users.RUNUSER, "-u", state.instructor, "--", *command], cwd=home / "course",
+                          env=users.user_env(home), capture_output=True, text=True, timeout=seconds)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} as the instructor failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return time.perf_counter() - started, done.stdout + done.stderr
+
+
+def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=print) -> dict:
+    """Bring a classroom of ``size + late`` students up on ``db``, load it, take it down."""
+    folder = Path(tempfile.mkdtemp(prefix="regcourse-load-"))
+    started = time.perf_counter()
+    state = hub.up(folder, students=size + late, db=db, assignments=[ASSIGNMENT], say=lambda line: None)
+    out: dict = {"db": db, "students": size, "late": late, "up_seconds": round(time.perf_counter() - started, 1)}
+    try:
+        class_ = [Student(state, user) for user in state.students]
+        on_time, late_ones = class_[:size], class_[size:]
+        work = answers()
+        with concurrent.futures.ThreadPoolExecutor(len(class_)) as pool:
+            started = time.perf_counter()
+            list(pool.map(Student.sign_in_and_start, class_))
+            out["servers_started_seconds"] = round(time.perf_counter() - started, 1)
+            fetch = list(pool.map(lambda s: s.assignment_action("fetch"), class_))
+            list(pool.map(lambda pair: pair[1].write_answer(work[pair[0] % len(work)]), enumerate(class_)))
+            submit = list(pool.map(lambda s: s.assignment_action("submit"), on_time))
+            out["fetch_seconds"] = _spread(fetch)
+            out["submit_seconds"] = _spread(submit)
+            out["collect_seconds"] = round(_instructor(state, str(users.VENV / "bin" / "nbgrader"), "collect",
+                                                      "--update", ASSIGNMENT)[0], 1)
+            # the class is graded as the late ones hand in, then whatever came is collected
+            grading = pool.submit(_instructor, state, *AUTOGRADE)
+            late_submit = list(pool.map(lambda s: s.assignment_action("submit"), late_ones))
+            mid_collect = _instructor(state, str(users.VENV / "bin" / "nbgrader"), "collect", "--update", ASSIGNMENT)
+            out["grade_seconds"] = round(grading.result()[0], 1)
+            out["late_submit_seconds"] = _spread(late_submit)
+        out["late_collected_midway"] = sum(f"{s.user}" in mid_collect[1] for s in late_ones)
+        _instructor(state, str(users.VENV / "bin" / "nbgrader"), "collect", "--update", ASSIGNMENT)
+        started = time.perf_counter()
+        _instructor(state, *AUTOGRADE)
+        out["late_grade_seconds"] = round(time.perf_counter() - started, 1)
+        out["gradebook"] = _gradebook(state, [s.user for s in class_])
+        out["expected"] = {s.user: _alone(work[k % len(work)], k % len(work)) for k, s in enumerate(class_)}
+        # the same class through the course's own command line (root: kernels in the sandbox)
+        started = time.perf_counter()
+        subprocess.run([str(users.VENV / "bin" / "regcourse"), "autograde", ASSIGNMENT, "--jobs", "2", "--quiet",
+                        "--course", str(Path(state.folder) / "home" / state.instructor / "course")],
+                       check=True, capture_output=True, timeout=900)
+        out["regcourse_autograde_seconds"] = round(time.perf_counter() - started, 1)
+        out["graded"] = size + late
+    finally:
+        hub.down(folder, say=lambda line: None)
+    say(f"classroom load on {db}: fetch p50/p95 {out['fetch_seconds']['p50']}/{out['fetch_seconds']['p95']} s, "
+        f"submit p50/p95 {out['submit_seconds']['p50']}/{out['submit_seconds']['p95']} s, "
+        f"class of {size} graded in {out['grade_seconds']} s")
+    return out
+
+
+def _spread(seconds: list[float]) -> dict:
+    return {"p50": round(statistics.median(seconds), 2), "p95": round(percentile(seconds, 95), 2),
+            "max": round(max(seconds), 2), "n": len(seconds)}
+
+
+def _gradebook(state, students: list[str]) -> dict:
+    """Each student's submissions of the assignment in the gradebook: how many, and the score."""
+    course = Course(Path(state.folder) / "home" / state.instructor / "course")
+    found = {}
+    with course.gradebook() as gb:
+        for student in students:
+            try:
+                submission = gb.find_submission(ASSIGNMENT, student)
+            except Exception:   # MissingEntry: never collected
+                found[student] = {"submissions": 0, "score": None}
+                continue
+            count = sum(1 for s in gb.find_student(student).submissions if s.assignment.name == ASSIGNMENT)
+            found[student] = {"submissions": count, "score": submission.score}
+    return found
+
+
+_ALONE: dict[int, float] = {}
+
+
+def _alone(notebook, kind: int) -> float:
+    """The score the course's grader gives this notebook on its own (graded once per kind)."""
+    if kind not in _ALONE:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{ASSIGNMENT}.ipynb"
+            nbformat.write(notebook, str(path))
+            with Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=[ASSIGNMENT]) as grader:
+                _ALONE[kind] = grader.grade(path, ASSIGNMENT).result.score
+    return _ALONE[kind]
+
+
+def run(repeats: int = 1) -> dict:
+    import os
+
+    if os.geteuid() != 0:
+        return {"skipped": "the classroom creates users: run `make bench` as root"}
+    return {db: run_class(db) for db in ("sqlite", "postgresql")}
+
+
+def budgets(results: dict, add) -> None:
+    for db, r in results.items():
+        if not isinstance(r, dict) or "submit_seconds" not in r:
+            continue
+        add(f"classroom on {db}: submit p95 for {r['students']} at once, seconds", r["submit_seconds"]["p95"],
+            "<= 5", r["submit_seconds"]["p95"] <= 5)
+        ratio = round(r["grade_seconds"] / r["regcourse_autograde_seconds"] * r["graded"] / r["students"], 2)
+        add(f"classroom on {db}: formgrader's autograde / `regcourse autograde --jobs 2` (per submission)", ratio,
+            "<= 1.5", ratio <= 1.5)
+
+
+def markdown(results: dict) -> list[str]:
+    if "skipped" in results:
+        return ["## A class on the hub", "", f"Not measured: {results['skipped']}.", ""]
+    lines = ["## A class on the hub (`benchmarks/classroom.py`)", "",
+             f"{CLASS_SIZE} students on `regcourse classroom up`, each signed in with their own session, fetch and "
+             f"submit `{ASSIGNMENT}` at the same moment through their Assignment List (their running server's "
+             f"handlers); the instructor collects, autogrades through the formgrader's route (`nbgrader autograde`, "
+             f"the course's hook, its sudo rule) while {LATE} late submissions arrive, and collects again.", "",
+             "| gradebook | servers up (s) | fetch p50 / p95 (s) | submit p50 / p95 (s) | collect (s) "
+             "| formgrader's autograde of the class (s) | `regcourse autograde --jobs 2`, all of them (s) "
+             "| each in the gradebook once, with its grade alone |",
+             "|---|---|---|---|---|---|---|---|"]
+    for db, r in results.items():
+        right = all(r["gradebook"][u] == {"submissions": 1, "score": r["expected"][u]} for u in r["expected"])
+        lines.append(f"| {db} | {r['servers_started_seconds']} | {r['fetch_seconds']['p50']} / "
+                     f"{r['fetch_seconds']['p95']} | {r['submit_seconds']['p50']} / {r['submit_seconds']['p95']} "
+                     f"| {r['collect_seconds']} | {r['grade_seconds']} ({r['students']}) | "
+                     f"{r['regcourse_autograde_seconds']} ({r['graded']}) | {right} |")
+    return lines + [""]
