@@ -95,6 +95,38 @@ class Student:
         answer.raise_for_status()
 
 
+class InBrowser:
+    """A student who submits by clicking in Chromium: their session's cookies in a browser
+    context, JupyterLab open at the Assignment List, the Submit button of ``l2`` found."""
+
+    def __init__(self, browser, student: Student):
+        self.student = student
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.context.add_cookies([{"name": c.name, "value": c.value, "domain": c.domain, "path": c.path}
+                                  for c in student.http.cookies])
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(120_000)
+        self.page.goto(f"{student.state.url}user/{student.user}/lab")
+        self.page.wait_for_selector("#jp-main-dock-panel")
+        self.page.locator("#jp-menu-panel >> text=Nbgrader").click()
+        self.page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-assignment-list"]').click()
+        fetched = self.page.locator("#fetched_assignments_list > .list_item", has_text=ASSIGNMENT).first
+        self.button = fetched.locator('.item_status button:text-is("Submit")')
+        self.button.wait_for()
+
+    def click_submit(self) -> float:
+        started = time.perf_counter()
+        self.button.click()
+        self.page.locator("#submitted_assignments_list > .list_item", has_text=ASSIGNMENT).first.wait_for()
+        return time.perf_counter() - started
+
+    def close(self, screenshot: Path | None = None) -> None:
+        if screenshot:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(screenshot))
+        self.context.close()
+
+
 def answers() -> list[nbformat.NotebookNode]:
     """What the class hands in, in turn: the solution, the released notebook untouched, and
     the solution with one function wrong (a grade in between)."""
@@ -118,8 +150,11 @@ def _instructor(state, *command: str, seconds: float = 900) -> tuple[float, str]
     return time.perf_counter() - started, done.stdout + done.stderr
 
 
-def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=print) -> dict:
-    """Bring a classroom of ``size + late`` students up on ``db``, load it, take it down."""
+def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=print,
+              browser=None, in_browser: int = 2) -> dict:
+    """Bring a classroom of ``size + late`` students up on ``db``, load it, take it down.
+    With a Playwright ``browser``, ``in_browser`` of the class submit by clicking (their
+    screenshot in ``_build/screenshots/classroom/``)."""
     folder = Path(tempfile.mkdtemp(prefix="regcourse-load-"))
     started = time.perf_counter()
     state = hub.up(folder, students=size + late, db=db, assignments=[ASSIGNMENT], say=lambda line: None)
@@ -134,9 +169,16 @@ def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=
             out["servers_started_seconds"] = round(time.perf_counter() - started, 1)
             fetch = list(pool.map(lambda s: s.assignment_action("fetch"), class_))
             list(pool.map(lambda pair: pair[1].write_answer(work[pair[0] % len(work)]), enumerate(class_)))
-            submit = list(pool.map(lambda s: s.assignment_action("submit"), on_time))
+            clicking = [InBrowser(browser, s) for s in on_time[:in_browser]] if browser else []
+            # everyone at once: the browser's clicks (this thread drives Chromium) among the requests
+            requests_ = [pool.submit(s.assignment_action, "submit") for s in on_time[len(clicking):]]
+            clicked = [b.click_submit() for b in clicking]
+            submit = [f.result() for f in requests_]
+            for k, b in enumerate(clicking):
+                b.close(REPO / "_build" / "screenshots" / "classroom" / f"load-{db}-submitted-{k + 1}.png")
             out["fetch_seconds"] = _spread(fetch)
-            out["submit_seconds"] = _spread(submit)
+            out["submit_seconds"] = _spread(submit + clicked)
+            out["browser_submit_seconds"] = [round(t, 2) for t in clicked]
             out["collect_seconds"] = round(_instructor(state, str(users.VENV / "bin" / "nbgrader"), "collect",
                                                       "--update", ASSIGNMENT)[0], 1)
             # the class is graded as the late ones hand in, then whatever came is collected
