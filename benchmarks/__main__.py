@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections {sorted(unknown)}; choose from {sorted(SECTIONS)}")
     results_file = HERE / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() and set(wanted) != set(SECTIONS) else {}
+    # a partial run keeps the other sections' numbers: say when each section was measured
+    dates = results.setdefault("measured", {k: results["machine"]["date"] for k in SECTIONS if k in results})
     results["machine"] = machine.describe()
+    dates.update({name: results["machine"]["date"] for name in wanted})
     started = time.monotonic()
     for name in wanted:
         print(f"== {name}", flush=True)

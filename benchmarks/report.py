@@ -9,9 +9,17 @@ from .machine import summary
 
 def write_markdown(results: dict, path: Path) -> None:
     m = results["machine"]
-    lines = ["# Benchmark results", "",
-             f"Measured by `make bench` on {m['date']}: **{summary(m)}**. Every figure below was "
-             "measured on this machine, in one run; ratios compare measurements taken side by side.", ""]
+    dates = results.get("measured", {})
+    if len(set(dates.values())) > 1:   # sections measured by separate runs of `--only`
+        when = "; ".join(f"{name} on {date}" for name, date in dates.items())
+        lines = ["# Benchmark results", "",
+                 f"Measured by `make bench` on **{summary(m)}**, section by section: {when}. Every figure "
+                 "below was measured on this machine; ratios compare measurements taken side by side, in "
+                 "one section's run.", ""]
+    else:
+        lines = ["# Benchmark results", "",
+                 f"Measured by `make bench` on {m['date']}: **{summary(m)}**. Every figure below was "
+                 "measured on this machine, in one run; ratios compare measurements taken side by side.", ""]
     nbs = results.get("notebooks")
     if nbs:
         lines += ["## Notebooks (median of the runs, kernel start included)", "",
