@@ -219,6 +219,13 @@ def test_the_formgrader_hook_grades_a_class_with_one_grader(tmp_path, monkeypatc
         time.sleep(0.2)
     assert idle.closed and idle.process.returncode == 0
     assert nbgrader_hook.grade(wrong, "warmup", course, as_root=False)[0].score == 2   # a new one starts
+    # a grader that ended between two notebooks (here: its input closed behind the hook's
+    # back; killed or out of memory alike) is replaced, not reported as a failed grading
+    died = nbgrader_hook._SERVERS[("warmup", str(course), False)]
+    died.process.stdin.close()
+    died.process.wait(timeout=60)
+    assert nbgrader_hook.grade(sub.solution("warmup"), "warmup", course, as_root=False)[0].score == 3
+    assert nbgrader_hook._SERVERS[("warmup", str(course), False)] is not died
     nbgrader_hook._close_servers()
 
 

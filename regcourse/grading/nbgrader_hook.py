@@ -151,7 +151,8 @@ def grade(nb, assignment: str, course: Path, as_root: bool) -> tuple[Result, obj
     answer = None
     while answer is None:
         server = _SERVERS.get(key)
-        if server is None or server.closed or server.sources != _sources_stamp(course, assignment):
+        if (server is None or server.closed or server.process.poll() is not None
+                or server.sources != _sources_stamp(course, assignment)):
             if server is not None:
                 server.close()
             server = _SERVERS[key] = _Server(assignment, course, as_root)
