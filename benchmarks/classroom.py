@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ LATE = 5
 COURSE_ID = users.COURSE_ID
 # the formgrader's Autograde button: nbgrader's autograde through the course's hook
 AUTOGRADE = (str(users.VENV / "bin" / "nbgrader"), "autograde", ASSIGNMENT)
+COLLECT = (str(users.VENV / "bin" / "nbgrader"), "collect", "--update", ASSIGNMENT)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -143,14 +143,12 @@ def answers() -> list[nbformat.NotebookNode]:
     return [solution, untouched, partial]
 
 
-def _instructor(state, *command: str, seconds: float = 900) -> tuple[float, str]:
+def _instructor(state, *command: str) -> float:
+    """Run ``command`` in the instructor's course as the instructor; its seconds."""
     home = Path(state.folder) / "home" / state.instructor
     started = time.perf_counter()
-    done = subprocess.run([users.RUNUSER, "-u", state.instructor, "--", *command], cwd=home / "course",
-                          env=users.user_env(home), capture_output=True, text=True, timeout=seconds)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(command)} as the instructor failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    return time.perf_counter() - started, done.stdout + done.stderr
+    users.run(*command, user=state.instructor, cwd=home / "course", env=users.user_env(home), timeout=900)
+    return time.perf_counter() - started
 
 
 def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=print,
@@ -163,6 +161,7 @@ def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=
     state = hub.up(folder, students=size + late, db=db, assignments=[ASSIGNMENT], say=lambda line: None)
     out: dict = {"db": db, "students": size, "late": late, "up_seconds": round(time.perf_counter() - started, 1)}
     try:
+        course = Course(Path(state.folder) / "home" / state.instructor / "course")
         class_ = [Student(state, user) for user in state.students]
         on_time, late_ones = class_[:size], class_[size:]
         work = answers()
@@ -182,26 +181,24 @@ def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=
             out["fetch_seconds"] = _spread(fetch)
             out["submit_seconds"] = _spread(submit + clicked)
             out["browser_submit_seconds"] = [round(t, 2) for t in clicked]
-            out["collect_seconds"] = round(_instructor(state, str(users.VENV / "bin" / "nbgrader"), "collect",
-                                                      "--update", ASSIGNMENT)[0], 1)
+            out["collect_seconds"] = round(_instructor(state, *COLLECT), 1)
             # the class is graded as the late ones hand in, then whatever came is collected
             grading = pool.submit(_instructor, state, *AUTOGRADE)
             late_submit = list(pool.map(lambda s: s.assignment_action("submit"), late_ones))
-            mid_collect = _instructor(state, str(users.VENV / "bin" / "nbgrader"), "collect", "--update", ASSIGNMENT)
-            out["grade_seconds"] = round(grading.result()[0], 1)
+            _instructor(state, *COLLECT)
+            out["late_collected_midway"] = sum(course.submission_path(s.user, ASSIGNMENT).exists()
+                                               for s in late_ones)
+            out["grade_seconds"] = round(grading.result(), 1)
             out["late_submit_seconds"] = _spread(late_submit)
-        out["late_collected_midway"] = sum(f"{s.user}" in mid_collect[1] for s in late_ones)
-        _instructor(state, str(users.VENV / "bin" / "nbgrader"), "collect", "--update", ASSIGNMENT)
-        started = time.perf_counter()
-        _instructor(state, *AUTOGRADE)
-        out["late_grade_seconds"] = round(time.perf_counter() - started, 1)
-        out["gradebook"] = _gradebook(state, [s.user for s in class_])
-        out["expected"] = {s.user: _alone(work[k % len(work)], k % len(work)) for k, s in enumerate(class_)}
+        _instructor(state, *COLLECT)
+        out["late_grade_seconds"] = round(_instructor(state, *AUTOGRADE), 1)
+        out["gradebook"] = _gradebook(course, [s.user for s in class_])
+        alone = _alone(work)
+        out["expected"] = {s.user: alone[k % len(work)] for k, s in enumerate(class_)}
         # the same class through the course's own command line (root: kernels in the sandbox)
         started = time.perf_counter()
-        subprocess.run([str(users.VENV / "bin" / "regcourse"), "autograde", ASSIGNMENT, "--jobs", "2", "--quiet",
-                        "--course", str(Path(state.folder) / "home" / state.instructor / "course")],
-                       check=True, capture_output=True, timeout=900)
+        users.run(users.VENV / "bin" / "regcourse", "autograde", ASSIGNMENT, "--jobs", "2", "--quiet",
+                  "--course", course.root, timeout=900)
         out["regcourse_autograde_seconds"] = round(time.perf_counter() - started, 1)
         out["graded"] = size + late
     finally:
@@ -217,15 +214,16 @@ def _spread(seconds: list[float]) -> dict:
             "max": round(max(seconds), 2), "n": len(seconds)}
 
 
-def _gradebook(state, students: list[str]) -> dict:
+def _gradebook(course: Course, students: list[str]) -> dict:
     """Each student's submissions of the assignment in the gradebook: how many, and the score."""
-    course = Course(Path(state.folder) / "home" / state.instructor / "course")
+    from nbgrader.api import MissingEntry
+
     found = {}
     with course.gradebook() as gb:
         for student in students:
             try:
                 submission = gb.find_submission(ASSIGNMENT, student)
-            except Exception:   # MissingEntry: never collected
+            except MissingEntry:   # never collected
                 found[student] = {"submissions": 0, "score": None}
                 continue
             count = sum(1 for s in gb.find_student(student).submissions if s.assignment.name == ASSIGNMENT)
@@ -233,18 +231,17 @@ def _gradebook(state, students: list[str]) -> dict:
     return found
 
 
-_ALONE: dict[int, float] = {}
-
-
-def _alone(notebook, kind: int) -> float:
-    """The score the course's grader gives this notebook on its own (graded once per kind)."""
-    if kind not in _ALONE:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{ASSIGNMENT}.ipynb"
+def _alone(work: list) -> list[float]:
+    """The score the course's grader gives each notebook of ``work`` on its own (one grader)."""
+    with tempfile.TemporaryDirectory() as tmp, \
+            Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=[ASSIGNMENT]) as grader:
+        scores = []
+        for k, notebook in enumerate(work):
+            path = Path(tmp) / f"{k}" / f"{ASSIGNMENT}.ipynb"
+            path.parent.mkdir()
             nbformat.write(notebook, str(path))
-            with Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=[ASSIGNMENT]) as grader:
-                _ALONE[kind] = grader.grade(path, ASSIGNMENT).result.score
-    return _ALONE[kind]
+            scores.append(grader.grade(path, ASSIGNMENT).result.score)
+    return scores
 
 
 def run(repeats: int = 1) -> dict:

@@ -5,7 +5,7 @@
     regcourse report ASSIGNMENT [--course DIR]
     regcourse sandbox setup|remove [--record FILE] [--quiet]
     regcourse classroom up|down [--students N] [--db sqlite|postgresql] [--wait]
-    regcourse hub-grade ASSIGNMENT --course DIR [--serve]   (the classroom's sudo rule runs it)
+    regcourse hub-grade ASSIGNMENT --course DIR   (the classroom's sudo rule runs it)
 
 ``grade`` scores one notebook against the hidden tests of the repository's
 ``solutions/`` and writes a feedback page; it exits 0 whenever the notebook was graded
@@ -115,12 +115,12 @@ def cmd_grade(args) -> int:
 
 
 def cmd_hub_grade(args) -> int:
-    """Grade one submission of a classroom for nbgrader's autograde (the formgrader's
-    button runs :mod:`regcourse.grading.nbgrader_hook`, which runs this): the notebook comes
-    on stdin; the result and the graded notebook, the course's report as its first cell, go
-    to stdout as one JSON document. The sources are the course folder's ``source/``. With
-    ``--serve``, a notebook per line of stdin and an answer per line, until stdin ends: one
-    grader, reference run and kernel factory for all that one ``nbgrader autograde`` grades.
+    """Grade a classroom's submissions for nbgrader's autograde (the formgrader's button runs
+    :mod:`regcourse.grading.nbgrader_hook`, which runs this): a notebook per line of stdin
+    (``{"notebook": ...}``), and for each a line on stdout with the result and the graded
+    notebook, the course's report as its first cell, until stdin ends: one grader, reference
+    run and kernel factory for all that one ``nbgrader autograde`` grades. The sources are
+    the course folder's ``source/``.
 
     As root, through the one sudo rule that ``regcourse classroom up`` writes, nothing the
     caller names is read or written but their own course's sources, which must be theirs
@@ -158,10 +158,9 @@ def cmd_hub_grade(args) -> int:
             run = grader.grade(submitted, args.assignment, "learner")
             if run.autograded.exists():
                 add_report(run.autograded, run.result)
-                graded = nbformat.read(str(run.autograded), as_version=4)
-            else:   # nbgrader could not run it: the course's scores go into the notebook as sent
-                graded = nb
-            return {"result": run.result.to_json(), "notebook": nbformat.writes(graded)}
+                nb = nbformat.read(str(run.autograded), as_version=4)
+            # (else nbgrader could not run it: the course's scores go into the notebook as sent)
+            return {"result": run.result.to_json(), "notebook": nbformat.writes(nb)}
 
         # the sources were checked above: the grader copies them once, here
         grader = Grader(source, REPO / "nbgrader_config.py", assignments=[args.assignment], cold=args.cold or None,
@@ -169,9 +168,6 @@ def cmd_hub_grade(args) -> int:
         try:
             if args.assignment not in grader.known:
                 return _fail(f"unknown assignment {args.assignment!r}")
-            if not args.serve:
-                print(json.dumps(graded(nbformat.reads(sys.stdin.read(), as_version=4))))
-                return 0
             # one grader (reference run, kernel factory) for a whole class: a request per line,
             # {"notebook": ...}; an answer per line, or {"error": ...} for that notebook alone
             for line in sys.stdin:
@@ -295,7 +291,6 @@ def parser() -> argparse.ArgumentParser:
     h = sub.add_parser("hub-grade", help=argparse.SUPPRESS)   # the classroom's autograde hook runs this
     h.add_argument("assignment")
     h.add_argument("--course", required=True)
-    h.add_argument("--serve", action="store_true", help="grade one notebook per line of stdin until it ends")
     _add_cold_option(h)
     h.set_defaults(run=cmd_hub_grade)
 

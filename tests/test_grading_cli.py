@@ -187,7 +187,7 @@ def test_the_formgrader_hook_grades_through_hub_grade_without_the_sudo_rule(tmp_
 @pytest.mark.tier2
 def test_the_formgrader_hook_grades_a_class_with_one_grader(tmp_path, monkeypatch):
     """nbgrader autogrades a class one notebook after another in one process: the hook keeps
-    one ``hub-grade --serve`` for all of them, each graded as it would be alone, and the
+    one ``hub-grade`` for all of them, each graded as it would be alone, and the
     grader ends when the process closes it."""
     import shutil
 

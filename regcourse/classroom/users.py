@@ -23,10 +23,12 @@ STUDENT_HIDDEN = ["formgrader", "course_list", "create_assignment"]   # server e
 LAB_PLUGINS = {"formgrader": "formgrader", "course_list": "course-list", "create_assignment": "create-assignment"}
 
 
-def run(*command, user: str | None = None, cwd: Path | None = None, env: dict | None = None) -> str:
+def run(*command, user: str | None = None, cwd: Path | None = None, env: dict | None = None,
+        timeout: float | None = None) -> str:
     if user:
         command = (RUNUSER, "-u", user, "--", *command)
-    done = subprocess.run([str(c) for c in command], capture_output=True, text=True, cwd=cwd, env=env)
+    done = subprocess.run([str(c) for c in command], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return done.stdout

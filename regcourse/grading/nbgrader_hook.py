@@ -71,7 +71,7 @@ def _sources_stamp(course: Path, assignment: str) -> tuple:
 
 
 class _Server:
-    """One ``regcourse hub-grade --serve`` for every notebook of ``assignment`` this process
+    """One ``regcourse hub-grade`` for every notebook of ``assignment`` this process
     autogrades: nbgrader autogrades a class one notebook after another in one process, and
     a grader of its own for each paid its start, reference run and kernel factory each time.
     It ends when its input does: when this process closes it or dies, after IDLE_SECONDS
@@ -79,7 +79,7 @@ class _Server:
     before grading with sources that changed since it started."""
 
     def __init__(self, assignment: str, course: Path, as_root: bool):
-        command = [str(REGCOURSE), "hub-grade", assignment, "--course", str(course), "--serve"]
+        command = [str(REGCOURSE), "hub-grade", assignment, "--course", str(course)]
         self.as_root = as_root
         self.sources = _sources_stamp(course, assignment)
         self.lock = threading.Lock()    # one notebook at a time on the one pipe
