@@ -16,7 +16,9 @@ from benchmarks.classroom import CLASS_SIZE, LATE, run_class
 from conftest import REPO
 from test_classroom import machine_before, machine_users  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.tier2   # minutes: 35 servers and two class gradings per gradebook
+# minutes: 35 servers and two class gradings per gradebook, timed; beside other tests it
+# would slow them past their cell limits (and time them too), so it runs by itself
+pytestmark = [pytest.mark.tier2, pytest.mark.alone]
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
