@@ -82,7 +82,8 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
           penalty: Callable[[nn.Module], torch.Tensor] | None = None,
           after_step: Callable[[nn.Module], None] | None = None,
           after_epoch: Callable[[nn.Module, History], None] | None = None,
-          seed: int = 0) -> History:
+          augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+          label_smoothing: float = 0.0, seed: int = 0) -> History:
     """Train ``model`` on ``split`` with mini-batch cross-entropy and return its history.
 
     ``optimizer`` defaults to plain SGD with learning rate ``lr`` and PyTorch's
@@ -92,16 +93,23 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
     step (for example a proximal step that soft-thresholds the weights). When ``split``
     has a validation set, the validation loss and accuracy are recorded every epoch;
     ``after_epoch(model, history)``, if given, runs after each epoch's records (for
-    example to keep the weights of the best epoch: early stopping). The batch order
-    depends only on ``seed``.
+    example to keep the weights of the best epoch: early stopping). ``augment(X_batch,
+    generator)``, if given, replaces every training batch's inputs by new ones (for
+    example randomly shifted images), drawing its randomness from ``generator``.
+    ``label_smoothing`` is PyTorch's: the training targets put that much probability
+    spread evenly over all classes. The batch order and the augmentations depend only
+    on ``seed``.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing is a probability in [0, 1], got {label_smoothing}")
     X, y = torch.as_tensor(split.X_train), torch.as_tensor(split.y_train)
     if optimizer is None:
         optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
-    loss_fn = nn.CrossEntropyLoss()
+    augmentations = torch.Generator().manual_seed(seed + 1)   # apart from the batch order
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     history = History()
     for _ in range(epochs):
         model.train()
@@ -109,7 +117,8 @@ def train(model: nn.Module, split: Split, *, epochs: int = 50, lr: float = 0.1,
         total, count = 0.0, 0
         for start in range(0, len(y), batch_size):
             batch = order[start:start + batch_size]
-            loss = loss_fn(model(X[batch]), y[batch])
+            inputs = X[batch] if augment is None else augment(X[batch], augmentations)
+            loss = loss_fn(model(inputs), y[batch])
             if penalty is not None:
                 loss = loss + penalty(model)
             optimizer.zero_grad()

@@ -86,6 +86,39 @@ def test_custom_optimizer_is_used(split):
 def test_train_rejects_bad_arguments(split):
     with pytest.raises(ValueError):
         train(nn.Linear(64, 10), split, epochs=0)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        train(nn.Linear(64, 10), split, epochs=1, label_smoothing=1.5)
+
+
+def test_augment_sees_every_batch_and_its_output_is_trained_on(split):
+    seen = []
+
+    def record_then_blank(X, generator):
+        seen.append((len(X), torch.rand(1, generator=generator).item()))
+        return torch.zeros_like(X)      # nothing left to learn from but the biases
+
+    net = mlp([64, 16, 10], seed=0)
+    train(net, split, epochs=2, batch_size=50, seed=3, augment=record_then_blank)
+    assert [n for n, _ in seen] == [50] * 8
+    assert len({r for _, r in seen}) == 8          # one generator, drawn on, not reseeded
+    # inputs were always zero: the first layer's weights never received a gradient
+    assert torch.equal(mlp([64, 16, 10], seed=0)[0].weight, net[0].weight)
+    again = []
+    train(mlp([64, 16, 10], seed=0), split, epochs=2, batch_size=50, seed=3,
+          augment=lambda X, g: again.append((len(X), torch.rand(1, generator=g).item())) or X)
+    assert again == seen                            # reproducible from the seed
+
+
+def test_label_smoothing_keeps_the_logits_smaller(split):
+    def logit_range(smoothing):
+        net = mlp([64, 32, 10], seed=0)
+        train(net, split, epochs=30, batch_size=50, seed=0, label_smoothing=smoothing)
+        with torch.no_grad():
+            logits = net(torch.as_tensor(split.X_train))
+        return (logits.max(1).values - logits.min(1).values).mean().item()
+
+    # smoothed targets have a finite optimal logit gap, log(1 + 10 (1 - e) / e) = 4.5 for e = 0.1
+    assert logit_range(0.1) < 0.8 * logit_range(0.0)
 
 
 def test_after_step_runs_after_every_optimizer_step(split):
