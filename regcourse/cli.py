@@ -70,6 +70,7 @@ def cmd_grade(args) -> int:
     from .grading import submission
     from .grading.feedback import write_feedback
     from .grading.grader import Grader
+    from .sandbox.slots import require_private
 
     path = Path(args.notebook)
     try:
@@ -82,16 +83,19 @@ def cmd_grade(args) -> int:
         return _fail(f"as root, grading runs your code as unprivileged sandbox users, but {unready}: run "
                      "`.venv/bin/regcourse sandbox setup` once (it prints each change it makes; "
                      "`regcourse sandbox remove` undoes them), or grade as an ordinary user")
-    grader = Grader(source, Path(args.config), limits=_limits(args), cold=args.cold or None,
-                    kernel_factory=args.factory)
+    require_private(source)
+    # the assignment first, from the sources' graded cells: the grader prepares that one only
+    known = submission.known_assignments(source)
+    assignment = args.assignment or submission.assignment_of(path, nb, known)
+    if assignment is None:
+        return _fail(f"cannot grade {path}: it matches no assignment of {source} "
+                     f"(known: {', '.join(sorted(known))}); use --assignment")
+    if assignment not in known:
+        return _fail(f"cannot grade {path}: unknown assignment {assignment!r} "
+                     f"(known: {', '.join(sorted(known))})")
+    grader = Grader(source, Path(args.config), assignments=[assignment], limits=_limits(args),
+                    cold=args.cold or None, kernel_factory=args.factory)
     try:
-        assignment = args.assignment or grader.identify(path, nb)
-        if assignment is None:
-            return _fail(f"cannot grade {path}: it matches no assignment of {source} "
-                         f"(known: {', '.join(sorted(grader.known))}); use --assignment")
-        if assignment not in grader.known:
-            return _fail(f"cannot grade {path}: unknown assignment {assignment!r} "
-                         f"(known: {', '.join(sorted(grader.known))})")
         run = grader.grade(path, assignment, args.student)
         if not args.json:   # the score first: the feedback page takes a moment to render
             print(f"{path}: assignment {assignment}")

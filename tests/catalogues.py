@@ -24,6 +24,24 @@ from pathlib import Path
 from lesson_cache import BUILD, RUN_ID
 
 FOLDER = BUILD / ".test-catalogues" / RUN_ID
+_factory = None
+
+
+def shared_factory():
+    """This test process's warm kernel factory, which every catalogue's grader borrows
+    (each would otherwise pay the factory's imports, seconds); stopped when the process
+    ends. None when kernels start cold here."""
+    global _factory
+    import atexit
+
+    from regcourse.sandbox import kernel_factory
+
+    if kernel_factory.cold_reason(None):
+        return None
+    if _factory is None or not _factory.alive():
+        _factory = kernel_factory.KernelFactory()
+        atexit.register(_factory.stop)
+    return _factory
 
 
 def slug(name: str, taken=()) -> str:
@@ -52,6 +70,7 @@ def graded(name: str, assignment: str, notebooks: dict, cold: bool = False) -> d
     from filelock import FileLock
 
     from regcourse.grading.batch import grade_class
+    from regcourse.grading.grader import Grader
     from regcourse.grading.report import Result
 
     import submissions as sub
@@ -62,7 +81,11 @@ def graded(name: str, assignment: str, notebooks: dict, cold: bool = False) -> d
         if not path.exists():
             with tempfile.TemporaryDirectory(prefix=f"catalogue-{name}-") as tmp:
                 course = sub.class_folder(Path(tmp) / "course", assignment, notebooks)
-                results = grade_class(course.root, assignment, jobs=1, progress=None, cold=cold, seed=seed)
+                # what grade_class would make itself, with this process's factory
+                with Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
+                            assignments=[assignment], cold=cold, seed=seed, for_class=True,
+                            kernel_factory=None if cold else shared_factory()) as grader:
+                    results = grade_class(course.root, assignment, jobs=1, progress=None, grader=grader)
             path.write_text(json.dumps({r.student: r.to_json() for r in results}))
     results = {s: Result.from_json(d) for s, d in json.loads(path.read_text()).items()}
     missing = notebooks.keys() - results.keys()

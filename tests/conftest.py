@@ -36,9 +36,11 @@ def course_template(tmp_path_factory):
 @pytest.fixture(scope="session")
 def grader(tmp_path_factory):
     """The course's full grader (nbgrader, sandbox, trusted checks) for every assignment."""
+    from catalogues import shared_factory
     from regcourse.grading.grader import Grader
 
-    with Grader(REPO / "solutions", REPO / "nbgrader_config.py", workdir=tmp_path_factory.mktemp("grader")) as g:
+    with Grader(REPO / "solutions", REPO / "nbgrader_config.py", workdir=tmp_path_factory.mktemp("grader"),
+                kernel_factory=shared_factory()) as g:
         yield g
 
 

@@ -169,11 +169,6 @@ class Grader:
             self._factory = KernelFactory()
         return self._factory.socket
 
-    def identify(self, path: Path, nb=None) -> str | None:
-        """The assignment of the notebook in ``path`` (file name, else its graded cells)."""
-        nb = nb if nb is not None else submission.read(path)
-        return submission.assignment_of(path, nb, self.known)
-
     def grade(self, path: Path, assignment: str, student: str = "learner") -> Run:
         """Grade the notebook in ``path`` as ``student``'s submission of ``assignment``."""
         if assignment not in self.known:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..authoring.notebooks import nbgrader_meta
+from ..authoring.notebooks import assignment_ids, graded_cells, nbgrader_meta, notebook_in
 
 MAX_BYTES = 50 << 20  # a notebook larger than this is not a submission but an accident
 
@@ -39,6 +39,12 @@ def read(path: Path) -> nbformat.NotebookNode:
     except Exception as exc:  # noqa: BLE001 -- nbformat raises many kinds
         raise Unreadable(f"{path}: not a valid Jupyter notebook ({exc})") from None
     return nb
+
+
+def known_assignments(source: Path) -> dict[str, set[str]]:
+    """Assignment id -> the grade ids of its graded cells, from the notebooks in ``source``."""
+    return {aid: {nbgrader_meta(c)["grade_id"] for c in graded_cells(nbformat.read(str(notebook_in(source, aid)), 4))}
+            for aid in assignment_ids(source)}
 
 
 def assignment_of(path: Path, nb, known: dict[str, set[str]]) -> str | None:

@@ -56,6 +56,11 @@ def warm_up() -> None:
 
     for name in WARM_MODULES:
         importlib.import_module(name)
+    # A kernel's first optimizer step imports torch._dynamo and its dependencies (800
+    # modules, a second and more): taken once here, on a tensor no kernel sees.
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)]).step()
     threads = thread_count()
     if threads != 1:
         raise RuntimeError(f"the factory has {threads} threads after its imports; forking it is unsafe")
@@ -78,10 +83,15 @@ def serve(path: str) -> None:
     os.umask(old_umask)
     listener.listen(64)
     os.rename(path + ".new", path)
+    # SIGTERM (from KernelFactory.stop): during the imports, when no child exists yet, it
+    # ends the factory at once (the default action); after them it ends the loop below,
+    # which takes the children down first
     warm_up()
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     children: set[int] = set()
     try:
-        while True:
+        while not stopping:
             _reap(children)
             ready, _, _ = select.select([listener, sys.stdin], [], [], 0.02)
             if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
@@ -100,10 +110,9 @@ def serve(path: str) -> None:
             except OSError:
                 pass
         listener.close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        # the folder its owner made for it (socket, matplotlib's cache): gone even when the
+        # owner was killed before it could remove it
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
         os._exit(0)   # nothing to flush; tearing down torch's interpreter takes a second
 
 
@@ -369,6 +378,9 @@ class KernelFactory:
 
     def stop(self) -> None:
         self.process.stdin.close()   # the factory kills its children and exits
+        # at once, also while it is still importing (a grader that needed no kernel, such as
+        # one that found its input ungradable, need not wait for torch to load)
+        self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
