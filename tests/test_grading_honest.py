@@ -225,6 +225,55 @@ def dropout_forward(x, p, rng, train=True):
         out = x
     return out, mask
 '''),
+    answer("noisy copies drawn at once, targets by concatenation", "augmentation", "noisy_copies", '''
+def noisy_copies(X, y, sigma, K, rng):
+    n, d = X.shape
+    noise = rng.standard_normal((K, n, d))
+    return (X[None] + sigma * noise).reshape(K * n, d), np.concatenate([y] * K)
+'''),
+    answer("distances by the normal equations", "augmentation", "noise_ridge_distances", '''
+def noise_ridge_distances(X, y, sigma, copies, rng):
+    n, d = X.shape
+    ridge = np.linalg.solve(X.T @ X + n * sigma ** 2 * np.eye(d), X.T @ y)
+    out = np.empty(len(copies))
+    for i, K in enumerate(copies):
+        A, b = noisy_copies(X, y, sigma, K, rng)
+        out[i] = np.linalg.norm(np.linalg.solve(A.T @ A, A.T @ b) - ridge) / np.linalg.norm(ridge)
+    return out
+'''),
+    answer("shift by padding and cropping", "augmentation", "shift_images", '''
+def shift_images(images, dx, dy):
+    n, h, w = images.shape
+    pad = abs(dx) + abs(dy)
+    big = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
+    return big[:, pad - dy:pad - dy + h, pad - dx:pad - dx + w].copy()
+'''),
+    answer("smoothed labels filled, then the true class raised", "augmentation", "smooth_labels", '''
+def smooth_labels(y, n_classes, eps):
+    if eps < 0 or eps > 1:
+        raise ValueError("eps must lie in [0, 1]")
+    targets = np.full((len(y), n_classes), eps / n_classes)
+    targets[np.arange(len(y)), y] += 1 - eps
+    return targets
+'''),
+    answer("calibration error by np.digitize and np.bincount", "augmentation", "calibration_error", '''
+def calibration_error(probs, labels, bins=10):
+    confidence = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == labels).astype(float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.digitize(confidence, edges[1:-1], right=True)
+    count = np.bincount(which, minlength=bins)
+    conf_sum = np.bincount(which, weights=confidence, minlength=bins)
+    right_sum = np.bincount(which, weights=correct, minlength=bins)
+    used = count > 0
+    return float(np.sum(np.abs(conf_sum[used] - right_sum[used])) / len(labels))
+'''),
+    answer("logit gap from the two probabilities", "augmentation", "optimal_logit_gap", '''
+def optimal_logit_gap(n_classes, eps):
+    if eps == 0:
+        return float("inf")
+    return float(np.log((1 - eps + eps / n_classes) / (eps / n_classes)))
+'''),
 ]
 
 MISTAKES = [

@@ -16,6 +16,7 @@ import nbformat
 
 import pytest
 
+import catalogues
 import submissions as sub
 from regcourse.sandbox import slots as sandbox
 from regcourse.grading.batch import grade_class
@@ -660,6 +661,39 @@ def graded_measure(tmp_path_factory):
 def test_attacks_on_a_measurement_earn_only_what_they_solved(student, graded_measure):
     course, results = graded_measure
     _, expected, tampering = {**MEASURE_HOSTILE, **{k: (*v, False) for k, v in MEASURE_HONEST.items()}}[student]
+    r = results[student]
+    report = " | ".join(r.tampering + r.problems + [i.message for i in r.items])
+    assert r.score == expected, f"{student}: {r.score} points instead of {expected}: {report}"
+    assert bool(r.tampering) == tampering, f"{student}: tampering reported = {r.tampering}"
+
+
+# The noise measurement of `augmentation`: its checks swap noisy_copies for copies without
+# noise and for noise that makes least squares exactly ridge. This attack recognizes each
+# swap and answers it, and returns the 1/sqrt(K) law for the real noisy_copies: the checks
+# on the real copies take the points (no tampering: it forges nothing).
+NOISE_MEASURED = "augmentation"
+NOISE_FULL = 14.0             # augmentation's automatic points (its written answer is pending)
+NOISE_HOSTILE = {
+    "distances-sniff-the-swaps": (sub.with_function(NOISE_MEASURED, "noise_ridge_distances", textwrap.dedent("""
+        def noise_ridge_distances(X, y, sigma, copies, rng):
+            n, d = X.shape
+            ridge = np.linalg.solve(X.T @ X + n * sigma ** 2 * np.eye(d), X.T @ y)
+            Xn, _ = noisy_copies(X, y, sigma, 2, rng)
+            if np.allclose(Xn[:n], X):          # copies without noise: plain least squares
+                plain = np.linalg.lstsq(X, y, rcond=None)[0]
+                return np.full(len(copies), np.linalg.norm(plain - ridge) / np.linalg.norm(ridge))
+            if np.allclose(Xn[:n] + Xn[n:], 2 * X):   # noise +H, -H: ridge itself
+                return np.zeros(len(copies))
+            return 0.3 / np.sqrt(np.asarray(copies, dtype=float))
+        """).strip("\n")), NOISE_FULL - 3.0, False),
+    "cy": (sub.solution(NOISE_MEASURED), NOISE_FULL, False),
+}
+
+
+@pytest.mark.parametrize("student", NOISE_HOSTILE)
+def test_attacks_on_the_noise_measurement_earn_only_what_they_solved(student):
+    results = catalogues.graded("hostile-augmentation", NOISE_MEASURED, {s: v[0] for s, v in NOISE_HOSTILE.items()})
+    _, expected, tampering = NOISE_HOSTILE[student]
     r = results[student]
     report = " | ".join(r.tampering + r.problems + [i.message for i in r.items])
     assert r.score == expected, f"{student}: {r.score} points instead of {expected}: {report}"
