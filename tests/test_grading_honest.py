@@ -642,14 +642,29 @@ def test_the_catalogue_covers_each_kind():
     assert all(not m.loses for _, m in CORRECT + NAIVE) and all(m.loses for _, m in MISTAKES + IN_THE_WILD)
 
 
-def entries(aid: str) -> list[Mutant]:
-    """The honest catalogue of one assignment."""
-    return [m for a, m in CATALOGUE if a == aid]
+def entries(aid: str, catalogue=CATALOGUE) -> list[Mutant]:
+    """The entries of ``catalogue`` (default: all of it) for one assignment."""
+    return [m for a, m in catalogue if a == aid]
 
 
-@pytest.mark.parametrize("aid, m", CATALOGUE, ids=[str(m) for _, m in CATALOGUE])
+# The first tier grades the correct alternatives and the code seen in the wild; the honest
+# mistakes (whose kind the fairness catalogues cover in the first tier too) and the slow
+# answers (seconds each, by design) are the second tier's, in a class of their own: the
+# first tier stays within its minutes.
+FIRST_TIER = CORRECT + IN_THE_WILD
+SECOND_TIER = MISTAKES + NAIVE
+
+
+@pytest.mark.parametrize("aid, m", FIRST_TIER, ids=[str(m) for _, m in FIRST_TIER])
 def test_honest_submission_scores_exactly_what_it_earned(aid, m):
-    result = check_mutant(result_of("honest", aid, entries(aid), m), m)
+    result = check_mutant(result_of("honest", aid, entries(aid, FIRST_TIER), m), m)
+    assert result.status == "graded"
+
+
+@pytest.mark.tier2
+@pytest.mark.parametrize("aid, m", SECOND_TIER, ids=[str(m) for _, m in SECOND_TIER])
+def test_an_honest_mistake_or_a_slow_answer_scores_exactly_what_it_earned(aid, m):
+    result = check_mutant(result_of("honest-second", aid, entries(aid, SECOND_TIER), m), m)
     assert result.status == "graded"
 
 

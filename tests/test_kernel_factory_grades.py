@@ -11,17 +11,18 @@ from __future__ import annotations
 import pytest
 
 import catalogues
+import test_fairness_augmentation
 import test_fairness_dropout
 import test_fairness_l1
 import test_fairness_l2
 import test_fairness_warmup
 import test_fairness_weight_decay
 from fairness import graded_entries
-from test_grading_honest import entries as honest_entries
+from test_grading_honest import FIRST_TIER, SECOND_TIER, entries as honest_entries
 
 FAIRNESS = {"warmup": test_fairness_warmup.MUTANTS, "l2": test_fairness_l2.MUTANTS,
             "l1": test_fairness_l1.MUTANTS, "weight_decay": test_fairness_weight_decay.MUTANTS,
-            "dropout": test_fairness_dropout.MUTANTS}
+            "dropout": test_fairness_dropout.MUTANTS, "augmentation": test_fairness_augmentation.MUTANTS}
 
 
 def summary(result) -> tuple:
@@ -44,4 +45,6 @@ def compare_warm_and_cold(aid: str, kinds: dict) -> None:
 @pytest.mark.tier2
 @pytest.mark.parametrize("aid", list(FAIRNESS))
 def test_warm_and_cold_kernels_give_the_same_grades(aid):
-    compare_warm_and_cold(aid, {"fairness": FAIRNESS[aid], "honest": honest_entries(aid)})
+    kinds = {"fairness": FAIRNESS[aid], "honest": honest_entries(aid, FIRST_TIER),
+             "honest-second": honest_entries(aid, SECOND_TIER)}
+    compare_warm_and_cold(aid, {kind: entries for kind, entries in kinds.items() if entries})
