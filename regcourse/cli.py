@@ -37,7 +37,8 @@ def _limits(args) -> Limits:
 
     return Limits(cell_seconds=args.cell_timeout, submission_seconds=args.time_limit,
                   memory_bytes=args.memory_mb << 20, output_bytes=args.output_kb << 10,
-                  time_factor=args.time_factor, min_seconds=args.min_seconds)
+                  time_factor=args.time_factor, min_seconds=args.min_seconds,
+                  cold_min_seconds=args.cold_min_seconds)
 
 
 def _add_limit_options(p: argparse.ArgumentParser) -> None:
@@ -50,7 +51,11 @@ def _add_limit_options(p: argparse.ArgumentParser) -> None:
                    help="a test cell may take F times what it takes with the course's solution "
                         f"(default {d.time_factor:g}), at least --min-seconds, at most --cell-timeout")
     p.add_argument("--min-seconds", type=float, default=d.min_seconds, metavar="S",
-                   help=f"the shortest time limit of a test cell (default {d.min_seconds:g})")
+                   help=f"the shortest time limit of a test cell in a kernel forked warm (default "
+                        f"{d.min_seconds:g})")
+    p.add_argument("--cold-min-seconds", type=float, default=d.cold_min_seconds, metavar="S",
+                   help=f"the same in a kernel started cold, which pays its one-time costs in its "
+                        f"cells (default {d.cold_min_seconds:g})")
     p.add_argument("--time-limit", type=int, default=d.submission_seconds, metavar="S",
                    help=f"seconds one submission may take in all (default {d.submission_seconds})")
     p.add_argument("--memory-mb", type=int, default=d.memory_bytes >> 20, metavar="MB",

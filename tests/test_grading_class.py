@@ -77,9 +77,10 @@ def test_limits_come_from_the_command_line():
     from regcourse.cli import _limits, parser
 
     args = parser().parse_args(["autograde", "l2", "--cell-timeout", "7", "--time-limit", "90",
-                                "--memory-mb", "512", "--output-kb", "64"])
+                                "--memory-mb", "512", "--output-kb", "64", "--min-seconds", "3",
+                                "--cold-min-seconds", "12"])
     assert _limits(args) == Limits(memory_bytes=512 << 20, cell_seconds=7, submission_seconds=90,
-                                   output_bytes=64 << 10)
+                                   output_bytes=64 << 10, min_seconds=3, cold_min_seconds=12)
 
 
 CRASH_CLASS = {**CLASS, "fay": sub.solution(AID), "gus": sub.with_function(AID, "regularized_cost", WRONG_HALF),

@@ -1,5 +1,6 @@
 """`regcourse grade`: scores, table, JSON, feedback without hidden tests, exit codes."""
 
+import copy
 import html
 import json
 import os
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import submissions as sub
@@ -228,6 +230,52 @@ def test_the_formgrader_hook_grades_a_class_with_one_grader(tmp_path, monkeypatc
     assert nbgrader_hook._SERVERS[("warmup", str(course), False)] is not died
     nbgrader_hook._close_servers()
 
+
+
+@pytest.mark.tier2
+def test_nbgrader_autograde_of_a_class_grades_ahead_on_a_second_core(tmp_path):
+    """``nbgrader autograde <assignment>`` (the formgrader's route) grades a class one
+    submission after another; through the hook a second grader takes the class from its far
+    end. Each student is graded once, with the grade that notebook gets alone, and nbgrader
+    takes an answer graded ahead only for the very notebook it hands the hook; a student
+    nbgrader skips (autograded before, not forced) is not graded ahead either."""
+    wrong = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
+    expected = {"ann": 3, "bob": 2, "cat": 0, "dan": 3, "eve": 2, "fay": 0, "gus": 3, "hal": 2}
+    notebooks = {3: sub.solution, 2: lambda aid: copy.deepcopy(wrong), 0: sub.exercise}
+
+    def signed(student):   # every notebook differs (answers are matched to notebooks by content)
+        nb = notebooks[expected[student]]("warmup")
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"by {student}"))
+        return nb
+
+    course = sub.class_folder(tmp_path / "course", "warmup", {s: signed(s) for s in expected})
+    # as `regcourse classroom up` writes it: the sources in source/, autograde through the hook
+    (course.root / course.source_directory).rename(course.root / "source")
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.write("\nc.CourseDirectory.source_directory = 'source'\n"
+                     "from regcourse.grading.nbgrader_hook import autograde_preprocessors\n"
+                     "c.Autograde.autograde_preprocessors = autograde_preprocessors()\n")
+    course.root.chmod(0o700)
+    nbgrader = [str(Path(sys.executable).with_name("nbgrader")), "autograde", "warmup"]
+
+    def autograde(*options):
+        done = subprocess.run([*nbgrader, *options], cwd=course.root, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stderr
+
+    autograde("--student", "dan")   # one student: nothing to grade ahead
+    log = autograde()
+    graded = re.findall(r"regcourse graded (\w+)'s warmup: ([\d.]+) / 3", log)
+    assert sorted(s for s, _ in graded) == sorted(set(expected) - {"dan"}), log[-3000:]
+    assert {s: float(v) for s, v in graded} == {s: v for s, v in expected.items() if s != "dan"}
+    assert "regcourse grades 6 submissions of warmup ahead of nbgrader, the last first" in log, log[-3000:]
+    ahead = re.findall(r"regcourse graded (\w+)'s warmup ahead of nbgrader", log)
+    taken = re.findall(r"regcourse graded (\w+)'s warmup: [\d.]+ / 3 .*\(graded ahead\)", log)
+    # what was graded ahead was taken, each once: nothing graded twice, none for dan
+    assert len(ahead) == len(set(ahead)) and sorted(ahead) == sorted(taken) and "dan" not in ahead, log[-3000:]
+    assert taken and "ann" not in taken, log[-3000:]   # nbgrader's first is its own
+    with course.gradebook() as gb:
+        assert {s: gb.find_submission("warmup", s).score for s in expected} == expected
 
 def test_the_footer_says_whose_user_ran_the_code():
     """Without root, a learner's own grading runs as the learner; a classroom's autograde

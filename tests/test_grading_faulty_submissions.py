@@ -46,7 +46,7 @@ CATALOGUE = {
     "duplicated-grade-id": (sub.duplicated(sub.solution(AID), "test_l2_grad", relabel="test_l2_penalty"),
                             FULL, "appeared more than once"),
     "edited-test-cells": (sub.tests_replaced(sub.exercise(AID)), 0.0, ""),
-    "endless-loop": (sub.with_function(AID, "shrinkage_factors", LOOP), FULL - 2, "ran longer than its time limit of 10 s"),
+    "endless-loop": (sub.with_function(AID, "shrinkage_factors", LOOP), FULL - 2, "ran longer than its time limit of 2 s"),
     "endless-loop-ignoring-interrupts": (sub.with_function(AID, "l2_grad", DEAF_LOOP), 2.0,
                                          "did not stop when interrupted"),
     "kernel-dies": (sub.with_function(AID, "l2_grad", DIES), 2.0, "kernel died"),
@@ -119,3 +119,19 @@ def test_a_grading_out_of_time_is_tried_once_more_and_says_where_it_stopped(tmp_
                                  "while running cell regularized_cost (for "), said
     assert any(p.startswith("grading stopped after the time limit of 20 s, while running cell regularized_cost")
                for p in r.problems), said
+
+
+@pytest.mark.tier2
+def test_an_endless_loop_in_a_cold_kernel_has_the_cold_floor(tmp_path):
+    """A kernel started cold pays its one-time costs (imports, a first optimizer step) in
+    whichever cell first needs them, so its test cells keep the longer floor; the catalogue
+    above (forked kernels) shows the short one."""
+    loop, expected, _ = CATALOGUE["endless-loop"]
+    limits = Limits(cell_seconds=30, submission_seconds=200)   # a cap above the cold floor
+    with Grader(REPO / "solutions", REPO / "nbgrader_config.py", assignments=[AID], limits=limits,
+                workdir=tmp_path / "grader", cold=True) as grader:
+        r = grader.grade(sub.write(copy.deepcopy(loop), tmp_path / f"{AID}.ipynb"), AID).result
+    said = " | ".join(i.message for i in r.items)
+    assert r.score == expected, said
+    assert f"ran longer than its time limit of {limits.cold_min_seconds:g} s (" in said, said
+    assert f"at least {limits.cold_min_seconds:g} s)" in said and limits.cold_min_seconds > limits.min_seconds, said

@@ -51,8 +51,8 @@ class SafeExecute(Execute):
     limits derived from the reference run.
 
     A test cell (its source is the course's, not the learner's) may take ``time_factor``
-    times what it took in the reference run, at least ``min_seconds`` and at most the cell
-    timeout, and each call of the probe to a learner's function as long as that function's
+    times what it took in the reference run, at least ``min_seconds`` (``cold_min_seconds``
+    when the kernel was not forked from the warm factory) and at most the cell timeout, and each call of the probe to a learner's function as long as that function's
     test cells. Other cells keep the cell timeout: they hold the learner's own code, which
     nothing else measures."""
 
@@ -62,7 +62,8 @@ class SafeExecute(Execute):
     reference_folder = Unicode("", help="the reference run's folder, where it writes its times").tag(config=True)
     probe_inputs = Unicode("", help="the sandbox's probe-in/, where the probe's call limits go").tag(config=True)
     time_factor = Float(100.0, help="a test cell's limit in multiples of its reference time").tag(config=True)
-    min_seconds = Float(10.0, help="the shortest limit a derived limit can be").tag(config=True)
+    min_seconds = Float(2.0, help="the shortest limit a derived limit can be, in a forked kernel").tag(config=True)
+    cold_min_seconds = Float(10.0, help="the shortest derived limit in a kernel started cold").tag(config=True)
     reference_pid = Integer(0, help="the reference run's process: its times stop coming once it ends").tag(config=True)
     progress_file = Unicode("", help="where the step under way is written, for a grading killed at its "
                                      "time limit to say where it was").tag(config=True)
@@ -77,10 +78,17 @@ class SafeExecute(Execute):
         spent = self._spent
         if spent is None:
             return cap
-        limit = derived_limit(spent, self.time_factor, self.min_seconds, cap)
+        floor = self._floor()
+        limit = derived_limit(spent, self.time_factor, floor, cap)
         self._limit = (f"{limit:g} s ({self.time_factor:g} times what the course's solution takes, "
-                       f"at least {self.min_seconds:g} s)" if limit < cap else f"{cap} s")
+                       f"at least {floor:g} s)" if limit < cap else f"{cap} s")
         return limit
+
+    def _floor(self) -> float:
+        """The shortest derived limit: a kernel forked from the warm factory has paid its
+        one-time costs there; one started cold pays them in whichever cell first needs them."""
+        forked = getattr(getattr(self.km, "provisioner", None), "pidfd", None) is not None
+        return self.min_seconds if forked else max(self.min_seconds, self.cold_min_seconds)
 
     def _progress(self, step: str) -> None:
         """Write down the step under way (root's private file: the grader reads it when it
@@ -123,7 +131,7 @@ class SafeExecute(Execute):
             return
         self._reference_time(PROBE_NAME, wait=self.timeout)   # every test cell is timed by then
         cells = self._reference_times().get("cells", {})
-        tests = {name: derived_limit(seconds, self.time_factor, self.min_seconds, self.timeout)
+        tests = {name: derived_limit(seconds, self.time_factor, self._floor(), self.timeout)
                  for name, seconds in cells.items() if name.startswith("test_")}
         functions = [name for name in cells if not name.startswith(("test_", "cell-")) and name != PROBE_NAME]
         limits = {}

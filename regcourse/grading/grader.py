@@ -154,6 +154,10 @@ class Grader:
         self.cold_reason = cold_reason(cold)
         self._given = kernel_factory
         self._factory = None if self.cold_reason else kernel_factory
+        # Each grading is a forked child that looks up the python3 kernel, which imports
+        # IPython (a quarter of a second): imported here once, every child inherits it.
+        import IPython.paths  # noqa: F401
+        import ipykernel.kernelspec  # noqa: F401
 
     # -- public ---------------------------------------------------------------------------
 
@@ -357,6 +361,7 @@ class Grader:
                             "reference_pid": getattr(self._references[assignment].process, "pid", 0) or 0,
                             "probe_inputs": str(sandbox / trusted.IN_DIR),
                             "time_factor": self.limits.time_factor, "min_seconds": self.limits.min_seconds,
+                            "cold_min_seconds": self.limits.cold_min_seconds,
                             # every output is in by then, and the slot's processes are killed next
                             "shutdown_kernel": "immediate",
                             "kernel_manager_class": "regcourse.sandbox.slots.SandboxKernelManager"},
