@@ -15,6 +15,7 @@ and takes it all down at the end (``hub.down``), whatever happens. Root only.
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import statistics
 import tempfile
 import time
@@ -143,6 +144,14 @@ def answers() -> list[nbformat.NotebookNode]:
     return [solution, untouched, partial]
 
 
+def signed(notebook: nbformat.NotebookNode, user: str) -> nbformat.NotebookNode:
+    """``notebook`` with a line of its student's own: no two in a class are the same file,
+    as in a real class (the grade is that of ``notebook``)."""
+    mine = copy.deepcopy(notebook)
+    mine.cells.append(nbformat.v4.new_markdown_cell(f"Handed in by {user}."))
+    return mine
+
+
 def _instructor(state, *command: str) -> float:
     """Run ``command`` in the instructor's course as the instructor; its seconds."""
     home = Path(state.folder) / "home" / state.instructor
@@ -170,7 +179,8 @@ def run_class(db: str = "sqlite", size: int = CLASS_SIZE, late: int = LATE, say=
             list(pool.map(Student.sign_in_and_start, class_))
             out["servers_started_seconds"] = round(time.perf_counter() - started, 1)
             fetch = list(pool.map(lambda s: s.assignment_action("fetch"), class_))
-            list(pool.map(lambda pair: pair[1].write_answer(work[pair[0] % len(work)]), enumerate(class_)))
+            list(pool.map(lambda pair: pair[1].write_answer(signed(work[pair[0] % len(work)], pair[1].user)),
+                          enumerate(class_)))
             clicking = [InBrowser(browser, s) for s in on_time[:in_browser]] if browser else []
             # everyone at once: the browser's clicks (this thread drives Chromium) among the requests
             requests_ = [pool.submit(s.assignment_action, "submit") for s in on_time[len(clicking):]]
@@ -270,7 +280,10 @@ def markdown(results: dict) -> list[str]:
              f"{CLASS_SIZE} students on `regcourse classroom up`, each signed in with their own session, fetch and "
              f"submit `{ASSIGNMENT}` at the same moment through their Assignment List (their running server's "
              f"handlers); the instructor collects, autogrades through the formgrader's route (`nbgrader autograde`, "
-             f"the course's hook, its sudo rule) while {LATE} late submissions arrive, and collects again.", "",
+             f"the course's hook with its second grader working from the far end of the class, its sudo rule) "
+             f"while {LATE} late submissions arrive, and collects again. The class hands in three answers (right, "
+             f"untouched, one function wrong), each notebook with a line of its student's own, so no two are the "
+             f"same file.", "",
              "| gradebook | servers up (s) | fetch p50 / p95 (s) | submit p50 / p95 (s) | collect (s) "
              "| formgrader's autograde of the class (s) | `regcourse autograde --jobs 2`, all of them (s) "
              "| each in the gradebook once, with its grade alone |",

@@ -11,6 +11,10 @@ test cell the course scored 0, so that nbgrader's own ``SaveAutoGrades`` records
 the course's scores (a notebook test that passed but failed the independent check, or a
 submission that attacked the grader, loses its points in the gradebook too).
 
+A class. ``nbgrader autograde <assignment>`` grades the class one notebook after another
+in one process: one ``hub-grade`` serves them all (:class:`_Server`), and a second grades
+the class from its far end meanwhile (:class:`_Ahead`), so that both cores work.
+
 Isolation. When the instructor may run ``regcourse hub-grade`` as root through the one
 sudo rule that ``regcourse classroom up`` writes, kernels run as the unprivileged sandbox
 users, without network. Without it, the grading runs as the
@@ -187,9 +191,9 @@ class _Ahead:
     it as before. A submission that nbgrader reaches first is claimed, and never graded
     ahead as well."""
 
-    def __init__(self, converter, assignment: str, course: Path, as_root: bool, queue: list[str]):
+    def __init__(self, converter, assignment: str, course: Path, as_root: bool, queue: list[tuple[str, str]]):
         self.converter, self.assignment, self.course, self.as_root = converter, assignment, course, as_root
-        self.queue = queue          # notebook files nbgrader has yet to reach, in its order
+        self.queue = queue          # (student, notebook file) nbgrader has yet to reach, in its order
         self.cond = threading.Condition()
         self.running: set[str] = set()                 # digests being graded ahead
         self.done: dict[str, tuple[tuple, dict]] = {}  # digest -> (sources then, answer)
