@@ -52,8 +52,9 @@ class SafeExecute(Execute):
 
     A test cell (its source is the course's, not the learner's) may take ``time_factor``
     times what it took in the reference run, at least ``min_seconds`` (``cold_min_seconds``
-    when the kernel was not forked from the warm factory) and at most the cell timeout, and each call of the probe to a learner's function as long as that function's
-    test cells. Other cells keep the cell timeout: they hold the learner's own code, which
+    when the kernel was not forked from the warm factory) and at most the cell timeout,
+    and each call of the probe to a learner's function as long as that function's test
+    cells. Other cells keep the cell timeout: they hold the learner's own code, which
     nothing else measures."""
 
     max_output_bytes = Integer(1 << 20, help="printed output kept per cell, in bytes").tag(config=True)
