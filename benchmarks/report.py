@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from regcourse.sandbox.slots import Limits
+
 from .machine import summary
 
 
@@ -72,8 +74,9 @@ def write_markdown(results: dict, path: Path) -> None:
                   f"With 1 worker, the submissions that ran into a cell's time limit (endless loops: every "
                   f"test cell that calls the looping function waits out its time limit) took "
                   f"{cls['time_limits_s']['cold']} s cold and {cls['time_limits_s']['warm']} s warm. That "
-                  f"difference is the floor of a test cell's limit, not the kernels' start: 10 s in a kernel "
-                  f"started cold, 2 s in one forked from the warm factory, which has paid the one-time costs "
+                  f"difference is the floor of a test cell's limit, not the kernels' start: "
+                  f"{Limits().cold_min_seconds:g} s in a kernel started cold, {Limits().min_seconds:g} s in "
+                  f"one forked from the warm factory, which has paid the one-time costs "
                   f"the floor allows for. The other submissions went "
                   f"**{cls['warm_vs_cold_without_time_limits']}×** as fast warm as cold.", ""]
     if results.get("classroom"):

@@ -1,6 +1,5 @@
 """`regcourse grade`: scores, table, JSON, feedback without hidden tests, exit codes."""
 
-import copy
 import html
 import json
 import os
@@ -10,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import submissions as sub
@@ -231,7 +229,6 @@ def test_the_formgrader_hook_grades_a_class_with_one_grader(tmp_path, monkeypatc
     nbgrader_hook._close_servers()
 
 
-
 @pytest.mark.tier2
 def test_nbgrader_autograde_of_a_class_grades_ahead_on_a_second_core(tmp_path):
     """``nbgrader autograde <assignment>`` (the formgrader's route) grades a class one
@@ -239,16 +236,13 @@ def test_nbgrader_autograde_of_a_class_grades_ahead_on_a_second_core(tmp_path):
     end. Each student is graded once, with the grade that notebook gets alone, and nbgrader
     takes an answer graded ahead only for the very notebook it hands the hook; a student
     nbgrader skips (autograded before, not forced) is not graded ahead either."""
+    from benchmarks.classroom import signed
+
     wrong = sub.with_function("warmup", "regularized_cost", NEGATIVE_LAM_ACCEPTED)
     expected = {"ann": 3, "bob": 2, "cat": 0, "dan": 3, "eve": 2, "fay": 0, "gus": 3, "hal": 2}
-    notebooks = {3: sub.solution, 2: lambda aid: copy.deepcopy(wrong), 0: sub.exercise}
-
-    def signed(student):   # every notebook differs (answers are matched to notebooks by content)
-        nb = notebooks[expected[student]]("warmup")
-        nb.cells.append(nbformat.v4.new_markdown_cell(f"by {student}"))
-        return nb
-
-    course = sub.class_folder(tmp_path / "course", "warmup", {s: signed(s) for s in expected})
+    notebooks = {3: sub.solution("warmup"), 2: wrong, 0: sub.exercise("warmup")}
+    # every notebook differs (answers are matched to notebooks by content)
+    course = sub.class_folder(tmp_path / "course", "warmup", {s: signed(notebooks[v], s) for s, v in expected.items()})
     # as `regcourse classroom up` writes it: the sources in source/, autograde through the hook
     (course.root / course.source_directory).rename(course.root / "source")
     with open(course.root / "nbgrader_config.py", "a") as config:
@@ -276,6 +270,7 @@ def test_nbgrader_autograde_of_a_class_grades_ahead_on_a_second_core(tmp_path):
     assert taken and "ann" not in taken, log[-3000:]   # nbgrader's first is its own
     with course.gradebook() as gb:
         assert {s: gb.find_submission("warmup", s).score for s in expected} == expected
+
 
 def test_the_footer_says_whose_user_ran_the_code():
     """Without root, a learner's own grading runs as the learner; a classroom's autograde

@@ -480,8 +480,8 @@ def soft_threshold(w, t):
 ]
 
 # Correct but slow: pure-Python loops over units, members, samples or steps. Time limits
-# derived from the reference run (100 times its time, at least 2 s in a forked kernel) must leave them full
-# marks with a wide margin.
+# derived from the reference run (100 times its time, at least 2 s in a forked kernel)
+# must leave them full marks with a wide margin.
 NAIVE = [
     answer("naive: dropout forward one unit at a time", "dropout", "dropout_forward", '''
 def dropout_forward(x, p, rng, train=True):

@@ -236,12 +236,16 @@ class _Ahead:
         if self.server:
             self.server.close()
 
-    def _sanitized(self, student: str, path: str) -> str:
-        """The notebook nbgrader's first pass will make of ``student``'s ``path``, as the
-        hook will get it."""
+    def _sanitizer(self):
+        """An exporter with nbgrader's first-pass steps, as its converter configures them."""
         exporter = self.converter.exporter_class(parent=self.converter, config=self.converter.config)
         for step in self.converter.sanitize_preprocessors:
             exporter.register_preprocessor(step)
+        return exporter
+
+    def _sanitized(self, exporter, student: str, path: str) -> str:
+        """The notebook nbgrader's first pass will make of ``student``'s ``path``, as the
+        hook will get it."""
         notebook = os.path.splitext(os.path.basename(path))[0]
         # what nbgrader's init_single_notebook_resources gives its first pass
         resources = {"unique_key": notebook, "output_files_dir": f"{notebook}_files",
@@ -253,13 +257,14 @@ class _Ahead:
 
     def _run(self) -> None:
         try:
+            exporter = self._sanitizer()
             while True:
                 with self.cond:
                     if self.stopped or not self.queue:
                         return
                     student, path = self.queue.pop()
                 try:
-                    notebook = self._sanitized(student, path)
+                    notebook = self._sanitized(exporter, student, path)
                 except Exception:  # noqa: BLE001 -- nbgrader's own turn meets and reports it
                     continue
                 digest = _digest(notebook)
