@@ -135,3 +135,31 @@ def test_an_endless_loop_in_a_cold_kernel_has_the_cold_floor(tmp_path):
     assert r.score == expected, said
     assert f"ran longer than its time limit of {limits.cold_min_seconds:g} s (" in said, said
     assert f"at least {limits.cold_min_seconds:g} s)" in said and limits.cold_min_seconds > limits.min_seconds, said
+
+
+def test_nbgrader_s_metadata_check_fails_as_before_and_checks_its_schema_once(monkeypatch):
+    """The grader makes nbgrader's cell metadata validation check its schema once instead
+    of before every cell: a cell with metadata nbgrader refuses (points that are not a
+    number) fails with jsonschema's own error, and a valid one passes."""
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from regcourse.authoring.notebooks import graded_cells, read
+    from regcourse.grading.grader import check_metadata_schema_once
+
+    check_metadata_schema_once()
+    validator = MetadataValidator()
+    cell = next(graded_cells(read(REPO / "solutions" / AID / f"{AID}.ipynb")))
+    bad = copy.deepcopy(cell)
+    bad.metadata["nbgrader"]["points"] = "ten"
+    with pytest.raises(jsonschema.ValidationError) as plain:
+        jsonschema.validate(bad.metadata["nbgrader"], validator.schema)
+    schema_class = jsonschema.validators.validator_for(validator.schema)
+    checks = []
+    monkeypatch.setattr(schema_class, "check_schema", classmethod(lambda cls, schema, **kw: checks.append(schema)))
+    for _ in range(3):
+        validator.validate_cell(cell)
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        validator.validate_cell(bad)
+    assert ours.value.message == plain.value.message and "'ten'" in ours.value.message
+    assert checks == [validator.schema], f"the schema was checked {len(checks)} times"

@@ -16,6 +16,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import pytest
@@ -195,6 +196,63 @@ def test_without_root_the_marker_finds_forked_processes(factory, sandboxes):
     assert text.split()[1] == "1"
     own = open(f"/proc/{factory.process.pid}/environ", "rb").read()
     assert f"{kernel_factory.MARKER}={kernel_factory.PLACEHOLDER}".encode() in own
+
+
+def test_what_a_warm_kernel_inherits_is_left_alone_by_its_garbage_collector(factory, sandboxes):
+    """The factory's objects (torch's among them) are frozen in each kernel, so that its
+    collections do not walk them; a cold kernel's own objects are collected as usual."""
+    code = "import gc\nprint(gc.get_freeze_count())\nprint(gc.collect() >= 0)"
+    warm, _ = run_in_sandbox(code, factory.socket, sandboxes)
+    cold, _ = run_in_sandbox(code, "", sandboxes)
+    assert int(warm.split()[0]) > 100_000 and warm.split()[1] == "True", warm
+    assert cold.split()[0] == "0", cold
+
+
+class _Channel:
+    """A kernel client's channel with the messages ``queued`` (``Empty``: nothing comes in time)."""
+
+    def __init__(self, queued):
+        self.queued, self.sent, self.timeouts = list(queued), [], []
+
+    def send(self, msg):
+        self.sent.append(msg)
+
+    async def get_msg(self, timeout=None):
+        self.timeouts.append(timeout)
+        if not self.queued or self.queued[0] is Empty:
+            if self.queued:
+                self.queued.pop(0)
+            raise Empty
+        return self.queued.pop(0)
+
+    async def msg_ready(self):
+        return bool(self.queued) and self.queued[0] is not Empty
+
+
+def test_a_kernel_is_ready_once_it_answers_without_a_wait_for_quiet():
+    """The grader's kernel client is ready when the kernel has answered kernel_info on
+    shell and IOPub: what else IOPub holds is dropped at once, where jupyter_client's client
+    waits until IOPub has been quiet for 0.2 s. When IOPub says nothing (not yet
+    subscribed) it asks again, as jupyter_client does."""
+    import asyncio
+
+    from regcourse.sandbox.slots import SandboxKernelClient
+
+    client = SandboxKernelManager().client()
+    assert isinstance(client, SandboxKernelClient)
+    reply = {"msg_type": "kernel_info_reply", "content": {"protocol_version": "5.3"}}
+    status = {"msg_type": "status", "content": {"execution_state": "busy"}}
+    client._shell_channel = _Channel([reply, reply])
+    client._iopub_channel = _Channel([Empty, status, status, status])
+
+    async def alive():
+        return True
+
+    client.is_alive = alive
+    asyncio.run(client.wait_for_ready(timeout=5))
+    assert len(client._shell_channel.sent) == 2, "it did not ask again when IOPub stayed silent"
+    assert client._iopub_channel.queued == [], "what IOPub held was not dropped"
+    assert client._iopub_channel.timeouts == [0.2, 0.2, None, None], client._iopub_channel.timeouts
 
 
 def test_the_provisioner_is_registered_with_jupyter_client():

@@ -18,6 +18,7 @@ whole class again.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -177,10 +178,16 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
         print(f"regcourse autograde: resumed an interrupted run: kept {len(results)} results, "
               f"grading {len(tasks)}", file=sys.stderr, flush=True)
     started = time.monotonic()
+    # the single writer's one connection for the run (its SQL compiled once, not once per
+    # submission), opened at the first result: after the pool's workers are forked, so
+    # that none of them holds a copy of it
+    gradebook = None
 
     def keep(g: Graded) -> None:   # in the journal, then in the gradebook
+        nonlocal gradebook
+        gradebook = gradebook or course.gradebook()
         student = g.result.student
-        record(course, assignment, [journal.graded(g, prints[student])])
+        record(course, assignment, [journal.graded(g, prints[student])], gradebook)
         journal.recorded(student)
         results[student] = g.result
         _progress(progress, len(results), len(students), started)
@@ -194,6 +201,8 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
                 for g in pool.imap_unordered(_grade_student, tasks):
                     keep(g)
     finally:
+        if gradebook is not None:
+            gradebook.close()
         if grader is None:
             _grader.close()
         _grader = None
@@ -203,12 +212,13 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
     return ordered
 
 
-def record(course: Course, assignment: str, graded: list[Graded]) -> list[Result]:
-    """The single writer: replace each student's submission in the gradebook and folders."""
+def record(course: Course, assignment: str, graded: list[Graded], gradebook=None) -> list[Result]:
+    """The single writer: replace each student's submission in the gradebook (``course``'s,
+    or the open ``gradebook`` of it) and folders."""
     from nbgrader.api import MissingEntry
 
     results = []
-    with course.gradebook() as gb:
+    with contextlib.nullcontext(gradebook) if gradebook is not None else course.gradebook() as gb:
         for g in sorted(graded, key=lambda g: g.result.student):
             r = g.result
             student = r.student

@@ -1,8 +1,9 @@
 """The warm kernel factory: pays a kernel's start-up once per grader, not once per submission.
 
-``python -m regcourse.sandbox.kernel_factory SOCKET`` binds a Unix socket, imports what every
-kernel needs (ipykernel, numpy, torch, matplotlib, scikit-learn; nothing of the course and
-nothing secret) and then waits. For each request on the socket it forks a child, which
+``python -m regcourse.sandbox.kernel_factory SOCKET FD`` takes over the Unix socket its
+grader bound (listening on descriptor FD), imports what every kernel needs (ipykernel,
+numpy, torch, matplotlib, scikit-learn; nothing of the course and nothing secret) and then
+waits. For each request on the socket it forks a child, which
 
 1. becomes the leader of a session of its own (signals go to it and what it starts),
 2. runs :mod:`regcourse.sandbox.launch` exactly as a cold kernel's launcher does --
@@ -17,13 +18,14 @@ submitted code: every child is a copy of it that no earlier child touched. It re
 children, and when the grader that started it goes away (its stdin reaches end of file)
 it kills those still running and exits.
 
-Only the standard library is imported before :func:`warm_up`, so that the socket exists
-at once and a grader that asks early simply waits in the socket's queue.
+The grader binds the socket before the factory starts, so a grader that asks early simply
+waits in the socket's queue, and one that asks a dead factory is refused at once.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import select
@@ -47,6 +49,10 @@ KERNEL_MODULE = "ipykernel_launcher"
 # What the children start from. Each of these imports costs a cold kernel seconds.
 WARM_MODULES = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "sklearn.linear_model",
                 "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline.backend_inline")
+# What every kernel imports as it starts (a tenth of a second), and what that import sets
+# in the environment, which each child sets again: a cold kernel's import would.
+KERNEL_START_MODULE = "ipykernel.debugger"
+IMPORTS_SET: dict[str, str] = {}
 
 
 def warm_up() -> None:
@@ -56,6 +62,15 @@ def warm_up() -> None:
 
     for name in WARM_MODULES:
         importlib.import_module(name)
+    before = dict(os.environ)
+    # debugpy (the debugger's) would warn on the grader's terminal, as it is imported,
+    # that Python's frozen modules may hide breakpoints: no kernel is debugged
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    try:
+        importlib.import_module(KERNEL_START_MODULE)
+    finally:
+        del os.environ["PYDEVD_DISABLE_FILE_VALIDATION"]
+    IMPORTS_SET.update({k: v for k, v in os.environ.items() if before.get(k) != v})
     # A kernel's first optimizer step imports torch._dynamo and its dependencies (800
     # modules, a second and more): taken once here, on a tensor no kernel sees.
     import torch
@@ -74,15 +89,9 @@ def thread_count() -> int:
     return 0
 
 
-def serve(path: str) -> None:
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old_umask = os.umask(0o077)   # the socket: for the grader's user only
-    # bound and listening under another name, then renamed: a grader that connects between
-    # bind and listen would be refused, as if the factory were dead
-    listener.bind(path + ".new")
-    os.umask(old_umask)
-    listener.listen(64)
-    os.rename(path + ".new", path)
+def serve(path: str, fd: int) -> None:
+    """Serve on the socket ``path``, listening on descriptor ``fd``, which the grader bound."""
+    listener = socket.socket(fileno=fd)
     # SIGTERM (from KernelFactory.stop): during the imports, when no child exists yet, it
     # ends the factory at once (the default action); after them it ends the loop below,
     # which takes the children down first
@@ -186,6 +195,8 @@ def _child(argv: list[str], env: dict[str, str]) -> None:
     os.close(null)
     os.environ.clear()
     os.environ.update(env)
+    for name, value in IMPORTS_SET.items():
+        os.environ.setdefault(name, value)
     # as jupyter_client's launcher does: ipykernel exits when this parent (the factory) is gone
     os.environ["JPY_PARENT_PID"] = str(os.getppid())
     if env.get(MARKER):
@@ -268,6 +279,9 @@ def become_kernel(command: list[str]) -> None:
     its folder); any other command is ``exec``-ed as a cold launcher would."""
     if command[1:3] != ["-m", KERNEL_MODULE]:
         os.execvp(command[0], command)
+    # what the kernel inherits is never garbage: frozen, the collector does not walk it
+    # (and copy every page of torch's objects it touches) in each of the kernel's collections
+    gc.freeze()
     factory = int(os.environ["JPY_PARENT_PID"])
     die_with(factory)
     set_dumpable()
@@ -363,8 +377,20 @@ class KernelFactory:
         env = {k: os.environ[k] for k in launch.KEPT_ENV if k in os.environ}
         env.update({MARKER: PLACEHOLDER, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.folder / "matplotlib"),
                     "HOME": str(self.folder), **launch.ONE_THREAD})   # no thread pool before a fork
-        self.process = subprocess.Popen([sys.executable, "-m", "regcourse.sandbox.kernel_factory", self.socket],
-                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
+        # The socket is bound and listening before the factory starts: a grader that asks
+        # early waits in its queue. Only the factory keeps it open, so once the factory is
+        # gone (even before its first line ran) an asker is refused at once.
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o077)   # the socket: for the grader's user only
+        try:
+            listener.bind(self.socket)
+        finally:
+            os.umask(old_umask)
+        listener.listen(64)
+        with listener:
+            self.process = subprocess.Popen([sys.executable, "-m", "regcourse.sandbox.kernel_factory", self.socket,
+                                             str(listener.fileno())], pass_fds=[listener.fileno()],
+                                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -394,15 +420,7 @@ def request(path: str, message: dict, timeout: float = 90.0) -> tuple[dict, list
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         # the factory accepts once its imports are done: a grader that asks early waits
         connection.settimeout(timeout)
-        deadline = time.monotonic() + timeout
-        while True:   # the socket appears within milliseconds of the factory's start (more on a busy machine)
-            try:
-                connection.connect(path)
-                break
-            except FileNotFoundError:   # not yet bound (a dead factory refuses instead)
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+        connection.connect(path)   # refused when the factory is gone
         connection.sendall(json.dumps(message).encode() + b"\n")
         data, fds, _, _ = socket.recv_fds(connection, 65536, 1)
     return json.loads(data or b"{}"), fds
@@ -464,4 +482,4 @@ class TrustedRun:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], int(sys.argv[2]))

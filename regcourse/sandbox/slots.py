@@ -40,6 +40,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from queue import Empty
+
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode, default
 
@@ -282,8 +285,48 @@ def sandbox_env(folder: str, token: str) -> dict[str, str]:
 
 # -- the kernel manager nbgrader's Execute uses -------------------------------------------
 
+class SandboxKernelClient(AsyncKernelClient):
+    """jupyter_client's client, ready as soon as its kernel is."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Until the kernel answers ``kernel_info`` on shell and IOPub. jupyter_client's own
+        wait then listens to IOPub until it has been quiet for 0.2 s, an idle pause in every
+        grading; here only what has arrived is dropped. A late message does no harm: the
+        execution step reads only the messages that answer its own requests."""
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:   # its IOPub messages reach us: the subscription is in place
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while await self.iopub_channel.msg_ready():
+            await self.iopub_channel.get_msg()
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """Starts the kernel in ``sandbox_dir`` through the sandbox launcher."""
+
+    @default("client_factory")
+    def _default_client_factory(self):
+        return SandboxKernelClient
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # jupyter_client looks every 0.1 s whether a killed kernel is gone: nearly every
+        # grading waited a whole interval for a kernel gone within milliseconds
+        await super()._async_wait(pollinterval=0.005)
 
     sandbox_dir = Unicode("", help="folder the kernel runs in (its cwd, HOME and TMPDIR)").tag(config=True)
     sandbox_user = Unicode("", help="user to run the kernel as (root only); empty: unchanged").tag(config=True)
