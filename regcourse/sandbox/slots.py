@@ -39,7 +39,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
 from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
