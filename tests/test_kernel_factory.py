@@ -234,7 +234,7 @@ def test_a_kernel_is_ready_once_it_answers_without_a_wait_for_quiet():
     shell and IOPub: what else IOPub holds is dropped at once, where jupyter_client's client
     waits until IOPub has been quiet for 0.2 s. When IOPub says nothing (not yet
     subscribed) it asks again, as jupyter_client does."""
-    import asyncio
+    from jupyter_core.utils import run_sync
 
     from regcourse.sandbox.slots import SandboxKernelClient
 
@@ -249,7 +249,8 @@ def test_a_kernel_is_ready_once_it_answers_without_a_wait_for_quiet():
         return True
 
     client.is_alive = alive
-    asyncio.run(client.wait_for_ready(timeout=5))
+    # as nbclient runs its coroutines: asyncio.run fails where an earlier test left a loop running
+    run_sync(client.wait_for_ready)(timeout=5)
     assert len(client._shell_channel.sent) == 2, "it did not ask again when IOPub stayed silent"
     assert client._iopub_channel.queued == [], "what IOPub held was not dropped"
     assert client._iopub_channel.timeouts == [0.2, 0.2, None, None], client._iopub_channel.timeouts
