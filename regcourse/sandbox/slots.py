@@ -318,15 +318,6 @@ class SandboxKernelClient(AsyncKernelClient):
 class SandboxKernelManager(AsyncKernelManager):
     """Starts the kernel in ``sandbox_dir`` through the sandbox launcher."""
 
-    @default("client_factory")
-    def _default_client_factory(self):
-        return SandboxKernelClient
-
-    async def _async_wait(self, pollinterval: float = 0.1) -> None:
-        # jupyter_client looks every 0.1 s whether a killed kernel is gone: nearly every
-        # grading waited a whole interval for a kernel gone within milliseconds
-        await super()._async_wait(pollinterval=0.005)
-
     sandbox_dir = Unicode("", help="folder the kernel runs in (its cwd, HOME and TMPDIR)").tag(config=True)
     sandbox_user = Unicode("", help="user to run the kernel as (root only); empty: unchanged").tag(config=True)
     sandbox_token = Unicode("", help="marker that identifies the kernel's processes").tag(config=True)
@@ -339,6 +330,15 @@ class SandboxKernelManager(AsyncKernelManager):
     @default("transport")
     def _default_transport(self):
         return "ipc"   # sockets are files in the sandbox: no TCP port for anyone to reach
+
+    @default("client_factory")
+    def _default_client_factory(self):
+        return SandboxKernelClient
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # jupyter_client looks every 0.1 s whether a killed kernel is gone: nearly every
+        # grading waited a whole interval for a kernel gone within milliseconds
+        await super()._async_wait(pollinterval=0.005)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
