@@ -133,7 +133,7 @@ def test_make_grade_runs_the_same_command(tmp_path):
 @pytest.mark.tier2
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users are root's: without root grading needs none")
 def test_sandbox_setup_checks_python_as_a_user_no_grading_holds(tmp_path):
-    """`make grade` runs `sandbox setup`, which ends by starting Python as a sandbox user.
+    """`sandbox setup` ends by starting Python as a sandbox user.
     A grading that ends meanwhile kills every process of its own sandbox user: the check
     must run under a slot of its own, or it dies with that grading's leftovers (CI, once).
     Here slot 0's user is killed over and over while the setup runs."""
@@ -151,12 +151,63 @@ def test_sandbox_setup_checks_python_as_a_user_no_grading_holds(tmp_path):
         killer = threading.Thread(target=clean_up_again_and_again)
         killer.start()
         try:
-            done = subprocess.run([*REGCOURSE, "sandbox", "setup", "--quiet"], capture_output=True,
+            # not --quiet: a quiet setup with nothing to change skips the check (next test)
+            done = subprocess.run([*REGCOURSE, "sandbox", "setup"], capture_output=True,
                                   text=True, timeout=300)
         finally:
             stop.set()
             killer.join()
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox users are root's: without root grading needs none")
+def test_make_grade_s_quiet_setup_with_nothing_to_change_skips_python_s_start_as_a_user(monkeypatch, capsys):
+    """`make grade` runs `sandbox setup --quiet` before every grading. When nothing has to
+    change, the check made with the change stands: it says nothing and starts no Python
+    as a sandbox user (1.4 s of a learner's wait). Asked aloud, it checks again."""
+    from regcourse import cli
+    from regcourse.sandbox import slots
+
+    checked = []
+    monkeypatch.setattr(slots, "check_user_can_run_python", lambda user, *a: checked.append(user.pw_name))
+    assert cli.main(["sandbox", "setup", "--quiet"]) == 0   # the suite's sandbox is in place
+    assert (checked, capsys.readouterr().out) == ([], "")
+    assert cli.main(["sandbox", "setup"]) == 0
+    assert len(checked) == 1 and checked[0].startswith("regcourse-sandbox-")
+    assert "nothing to change" in capsys.readouterr().out
+
+
+def test_commands_leave_out_jsonschema_s_iri_parsers_which_no_schema_they_validate_uses():
+    """jsonschema builds 39 parsers as it is imported when rfc3987_syntax is there (0.7 s
+    of every command): the commands leave that module out. Nothing is lost: the schemas of
+    notebooks and of nbgrader's cell metadata name no format at all, and validation still
+    rejects what it rejected."""
+    import glob
+
+    import nbformat
+    import nbgrader.nbgraderformat
+
+    schemas = (glob.glob(os.path.join(os.path.dirname(nbformat.__file__), "v4", "*.schema.json"))
+               + glob.glob(os.path.join(os.path.dirname(nbgrader.nbgraderformat.__file__), "v*.json")))
+    assert len(schemas) >= 8
+
+    def formats(node):   # the keyword's values ("format": "iri"), not a property named format
+        if isinstance(node, dict):
+            return ([node["format"]] if isinstance(node.get("format"), str) else []) + \
+                [f for value in node.values() for f in formats(value)]
+        return [f for value in node for f in formats(value)] if isinstance(node, list) else []
+
+    assert formats({"properties": {"format": {"type": "string", "format": "iri"}}}) == ["iri"]
+    for path in schemas:
+        assert formats(json.loads(Path(path).read_text())) == [], path
+    probe = ("import sys, regcourse.cli, nbformat\n"
+             "bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+             "bad.cells[0]['execution_count'] = 'one'\n"
+             "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    rejected = True\n"
+             "else:\n    rejected = False\n"
+             "print(sys.modules['rfc3987_syntax'], 'jsonschema' in sys.modules, rejected)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["None", "True", "True"], done.stderr
 
 
 @pytest.mark.tier2
