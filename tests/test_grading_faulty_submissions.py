@@ -2,6 +2,8 @@
 and none of them aborts the batch or touches another student's grade."""
 
 import copy
+import subprocess
+import sys
 
 import pytest
 
@@ -145,7 +147,7 @@ def test_nbgrader_s_metadata_check_fails_as_before_and_checks_its_schema_once(mo
     from nbgrader.nbgraderformat import MetadataValidator
 
     from regcourse.authoring.notebooks import graded_cells, read
-    from regcourse.grading.grader import check_metadata_schema_once
+    from regcourse.grading.course import check_metadata_schema_once
 
     check_metadata_schema_once()
     validator = MetadataValidator()
@@ -163,3 +165,11 @@ def test_nbgrader_s_metadata_check_fails_as_before_and_checks_its_schema_once(mo
         validator.validate_cell(bad)
     assert ours.value.message == plain.value.message and "'ten'" in ours.value.message
     assert checks == [validator.schema], f"the schema was checked {len(checks)} times"
+    # the classroom's nbgrader does the same once its course configuration is loaded
+    probe = ("from nbgrader.nbgraderformat import common\n"
+             "before = type(common.jsonschema).__name__\n"
+             "from regcourse.grading.nbgrader_hook import autograde_preprocessors\n"
+             "autograde_preprocessors()\n"
+             "print(before, type(common.jsonschema).__name__)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["module", "_SchemaCheckedOnce"], done.stderr

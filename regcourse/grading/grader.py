@@ -34,7 +34,7 @@ from ..sandbox.host import is_root
 from ..sandbox.kernel_factory import COLD_ASKED, KernelFactory, cold_reason
 from ..sandbox.slots import Limits, Slot, check_user_can_run_python, require_private
 from . import hints, submission, tampering, tracebacks, trusted, verdicts
-from .course import Course
+from .course import Course, check_metadata_schema_once
 from .execute import KERNEL_DIED, KERNEL_STUCK, NOT_RUN, autograde_steps
 from .feedback import add_rubrics
 from .reference import reference_outputs
@@ -476,40 +476,6 @@ class Grader:
 
 
 _GRADER_ERRORS = {KERNEL_DIED, KERNEL_STUCK, NOT_RUN, "CellTimeoutError"}
-
-
-class _SchemaCheckedOnce:
-    """What nbgrader's cell metadata validation uses of the ``jsonschema`` module, with
-    ``validate`` checking each schema once instead of before every cell: nbgrader
-    validates every cell in both of its passes, and checking its schema again each time
-    took about 40 ms of every grading (measured on l1, 2026-12)."""
-
-    def __init__(self, module):
-        self._module = module
-        self._validators: dict[int, tuple] = {}
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
-
-    def validate(self, instance, schema) -> None:
-        """As ``jsonschema.validate``: the same validator, the same error."""
-        known = self._validators.get(id(schema))
-        if known is None or known[0] is not schema:
-            cls = self._module.validators.validator_for(schema)
-            cls.check_schema(schema)
-            known = self._validators[id(schema)] = (schema, cls(schema))
-        error = self._module.exceptions.best_match(known[1].iter_errors(instance))
-        if error is not None:
-            raise error
-
-
-def check_metadata_schema_once() -> None:
-    """Make nbgrader's metadata validation in this process (and the children it forks)
-    check its schema once (see :class:`_SchemaCheckedOnce`)."""
-    from nbgrader.nbgraderformat import common
-
-    if not isinstance(common.jsonschema, _SchemaCheckedOnce):
-        common.jsonschema = _SchemaCheckedOnce(common.jsonschema)
 
 
 def _explain(out: dict, limits: Limits) -> str:

@@ -50,9 +50,14 @@ HOOK = "regcourse.grading.nbgrader_hook.CourseGrading"
 
 
 def autograde_preprocessors() -> list[str]:
-    """nbgrader's autograde steps with its Execute replaced by the course's grading."""
+    """nbgrader's autograde steps with its Execute replaced by the course's grading (the
+    course folder's configuration calls this as nbgrader loads it)."""
+    from .course import check_metadata_schema_once
     from .execute import autograde_steps
 
+    # nbgrader's own passes here check each cell's metadata (twice per submission, and
+    # once more when graded ahead): its schema need not be checked again every time
+    check_metadata_schema_once()
     return autograde_steps([HOOK])
 
 
