@@ -40,6 +40,34 @@ def test_parallel_grading_gives_the_sequential_grades(tmp_path):
     assert (sequential.root / "grades.csv").read_text() == (parallel.root / "grades.csv").read_text()
 
 
+def test_a_class_s_workers_share_one_warm_factory_that_ends_with_the_grading(tmp_path, monkeypatch):
+    """A class grading starts the warm kernel factory before anything else, and its pool
+    workers fork every kernel from it: one factory's imports per class, not one per
+    worker. It ends with the grading; no kernel started cold, and the grades are right."""
+    import os
+
+    from regcourse.sandbox import kernel_factory, provisioner
+
+    if kernel_factory.cold_reason(None):
+        pytest.skip(f"no warm kernels here: {kernel_factory.cold_reason(None)}")
+    started = tmp_path / "factories"
+    original = kernel_factory.KernelFactory.__init__
+
+    def noted(self):   # in whichever process starts one (workers too: they are forked)
+        original(self)
+        with open(started, "a") as f:
+            f.write(f"{os.getpid()} {self.process.pid}\n")
+
+    monkeypatch.setattr(kernel_factory.KernelFactory, "__init__", noted)
+    course = sub.class_folder(tmp_path / "course", AID, CLASS)
+    results = grade_class(course.root, AID, jobs=2, progress=None)
+    assert {r.student: r.score for r in results} == EXPECTED
+    assert not [n for r in results for n in r.notes if provisioner.COLD_NOTE in n]
+    factories = [line.split() for line in started.read_text().splitlines()]
+    assert len(factories) == 1 and factories[0][0] == str(os.getpid()), factories
+    assert not os.path.exists(f"/proc/{factories[0][1]}"), "the factory outlived the class grading"
+
+
 @pytest.mark.tier2
 def test_regrading_replaces_everything_even_when_the_new_submission_fails(tmp_path):
     course = sub.class_folder(tmp_path / "course", AID, {"ada": sub.solution(AID), "bob": sub.solution(AID)})

@@ -35,6 +35,7 @@ from .course import Course, write_grades
 from .feedback import add_report
 from .grader import Grader
 from .report import Result
+from ..sandbox.kernel_factory import KernelFactory, cold_reason
 from ..sandbox.slots import Limits, require_private
 
 _grader: Grader | None = None  # the worker processes inherit it through fork
@@ -130,6 +131,14 @@ class Journal:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _forget_factory_pipe() -> None:
+    """In each pool worker: the factory ends when the class grading does, not when the
+    last worker does (a worker left behind by a crash holds no factory up)."""
+    factory = _grader._factory if _grader is not None else None
+    if factory is not None:
+        factory.forget_in_child()
+
+
 def _grade_student(task: tuple[str, str, str]) -> Graded:
     folder, assignment, student = task
     assert _grader is not None
@@ -159,8 +168,17 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
     jobs = max(1, jobs or os.cpu_count() or 1)
     # kernels run as other users: they must not reach other submissions or the gradebook
     require_private(course.root)
-    _grader = grader or Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
-                               assignments=[assignment], limits=limits, cold=cold, seed=seed, for_class=True)
+    # the warm kernel factory first: its imports (seconds) overlap everything up to the
+    # first kernel, and every pool worker shares it (see _forget_factory_pipe)
+    factory = None if grader is not None or cold_reason(cold) else KernelFactory()
+    try:
+        _grader = grader or Grader(course.root / course.source_directory, course.root / "nbgrader_config.py",
+                                   assignments=[assignment], limits=limits, cold=cold, seed=seed, for_class=True,
+                                   kernel_factory=factory)
+    except BaseException:
+        if factory is not None:
+            factory.stop()
+        raise
     prints = {s: submission_fingerprint(submitted / s / assignment, assignment) for s in students}
     journal = Journal(course, assignment, fingerprint(*sorted((course.root / course.source_directory / assignment)
                                                               .glob("*.ipynb"))))
@@ -197,7 +215,8 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
             for task in tasks:
                 keep(_grade_student(task))
         elif tasks:
-            with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+            _grader.start_factory()   # before the fork: the workers share it
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks)), _forget_factory_pipe) as pool:
                 for g in pool.imap_unordered(_grade_student, tasks):
                     keep(g)
     finally:
@@ -205,6 +224,8 @@ def grade_class(course_root: Path, assignment: str, jobs: int | None = None, lim
             gradebook.close()
         if grader is None:
             _grader.close()
+        if factory is not None:
+            factory.stop()
         _grader = None
     ordered = [results[s] for s in students]
     write_csv(course.root / "grades.csv", assignment, ordered)

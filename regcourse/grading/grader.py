@@ -150,8 +150,8 @@ class Grader:
         self._seed = secrets.randbits(63) if seed is None else seed
         self._references: dict[str, Reference] = {}
         self._runs = 0
-        # Warm kernels (regcourse.sandbox.kernel_factory): one factory per grading process, started
-        # on first use, or at once by start_factory(); its imports overlap the rest.
+        # Warm kernels (regcourse.sandbox.kernel_factory): one factory, started on first use,
+        # or at once by start_factory(); its imports overlap the rest.
         self.cold_reason = cold_reason(cold)
         self._given = kernel_factory
         self._factory = None if self.cold_reason else kernel_factory
@@ -164,12 +164,13 @@ class Grader:
     # -- public ---------------------------------------------------------------------------
 
     def start_factory(self) -> str:
-        """The socket of this process's warm kernel factory (started if need be), or ''
-        when kernels start cold."""
+        """The socket of the warm kernel factory (started if need be), or '' when kernels
+        start cold. Processes forked from this grader (class grading's pool workers) share
+        the factory it had then, while it lives."""
         if self.cold_reason:
             return ""
         current = self._factory
-        if current is None or current.owner != os.getpid() or not current.alive():
+        if current is None or not current.alive():
             if current is not None and current.owner == os.getpid() and current is not self._given:
                 current.stop()   # it died: start another; kernels started cold meanwhile say so
             self._factory = KernelFactory()

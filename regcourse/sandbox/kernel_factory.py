@@ -393,7 +393,22 @@ class KernelFactory:
                                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, cwd="/", env=env)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        """Whether the factory still runs, asked by its owner or by a process forked from it
+        (a class grading's pool worker shares its parent's factory), which cannot wait for
+        it: its pid stays taken, as a zombie, until the owner waits."""
+        if self.owner == os.getpid():
+            return self.process.poll() is None
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+
+    def forget_in_child(self) -> None:
+        """In a process forked from the owner: drop its copy of the factory's stdin, so
+        that the factory still ends when its owner does (its stdin then reaches end of file)."""
+        if self.owner != os.getpid():
+            self.process.stdin.close()
 
     def wait_ready(self, seconds: float = 90.0) -> bool:
         """True once the factory has done its imports (it accepts only then)."""

@@ -2,7 +2,7 @@
 
 - :class:`~regcourse.sandbox.kernel_factory.KernelFactory` (standard library only, so that the
   command line starts it before its own imports) starts and stops one factory process
-  per grading process (a class's pool workers each get their own).
+  per grader (a class's pool workers share the one their parent started first).
 - :class:`ForkedProvisioner`, a jupyter_client kernel provisioner: it asks the factory for
   the kernel that :class:`~regcourse.sandbox.slots.SandboxKernelManager` would have
   launched cold, with the same launcher arguments and environment, and manages that
