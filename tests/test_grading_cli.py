@@ -321,6 +321,9 @@ def test_nbgrader_autograde_of_a_class_grades_ahead_on_a_second_core(tmp_path):
     assert taken and "ann" not in taken, log[-3000:]   # nbgrader's first is its own
     with course.gradebook() as gb:
         assert {s: gb.find_submission("warmup", s).score for s in expected} == expected
+    # the class report: written once, after nbgrader's last notebook, and counting everyone
+    assert log.count("regcourse wrote the class report of warmup") == 1, log[-3000:]
+    assert f"{len(expected)} graded submissions" in (course.root / "reports" / "warmup.html").read_text()
 
 
 def test_the_footer_says_whose_user_ran_the_code():

@@ -149,6 +149,8 @@ class _Server:
 
 _SERVERS: dict[tuple, _Server] = {}
 _AHEAD: dict[tuple, "_Ahead"] = {}
+# (course folder, assignment) whose class report waits for the end of nbgrader's run
+_REPORTS_DUE: set[tuple[str, str]] = set()
 
 
 @atexit.register
@@ -157,6 +159,12 @@ def _close_servers() -> None:
         _AHEAD.popitem()[1].stop()
     while _SERVERS:
         _SERVERS.popitem()[1].close()
+    while _REPORTS_DUE:   # a run that ended before its last notebook reached the hook
+        root, assignment = _REPORTS_DUE.pop()
+        try:
+            write_report(Path(root), assignment)
+        except Exception:  # noqa: BLE001 -- `regcourse report` writes it again from the results kept
+            pass
 
 
 def grade(nb, assignment: str, course: Path, as_root: bool, ahead: "_Ahead | None" = None) -> tuple[Result, object]:
@@ -205,6 +213,8 @@ class _Ahead:
         self.claimed: set[str] = set()                 # digests nbgrader's turn graded itself
         self.graded_ahead = 0   # answers graded ahead, and of those
         self.taken = 0          # the ones nbgrader's turn took
+        self.last = queue[-1][1] if queue else None   # the notebook nbgrader grades last
+        self.at_last = False    # nbgrader has reached it
         self.stopped = False
         self.server: _Server | None = None
         converter.log.info("regcourse grades %d submissions of %s ahead of nbgrader, the last first",
@@ -215,6 +225,7 @@ class _Ahead:
     def reached(self, path: str) -> None:
         """nbgrader is at ``path``: it and everything before it are nbgrader's."""
         with self.cond:
+            self.at_last = path == self.last
             paths = [p for _, p in self.queue]
             if path in paths:
                 del self.queue[:paths.index(path) + 1]
@@ -369,9 +380,18 @@ class CourseGrading(NbGraderPreprocessor):
                       result.score, result.max_score, result.isolation,
                       " (graded ahead)" if ahead and ahead.taken > taken else "")
         result.student = info["student"]   # the grader saw only the notebook, under a neutral name
-        try:   # the class report (course/reports/<assignment>.html) follows each grading
+        # the class report (course/reports/<assignment>.html) follows each grading; when
+        # nbgrader grades a class in this process, once, after its last notebook (each
+        # report reads every result kept: once per notebook, a class cost its square)
+        due = (str(coursedir.root), info["assignment"])
+        try:
             keep_result(Path(coursedir.root), result)
-            write_report(Path(coursedir.root), info["assignment"])
+            if ahead is None or ahead.at_last:
+                _REPORTS_DUE.discard(due)
+                write_report(Path(coursedir.root), info["assignment"])
+                self.log.info("regcourse wrote the class report of %s", info["assignment"])
+            else:
+                _REPORTS_DUE.add(due)
         except Exception as exc:  # noqa: BLE001 -- a report that fails must not fail the grading
             self.log.warning("regcourse could not update the class report: %s", exc)
         return with_course_scores(executed, result), resources
