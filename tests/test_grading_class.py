@@ -122,12 +122,52 @@ def _autograde(course, **popen):
 
 
 def _journaled(course) -> int:
+    """How many students' results the journal holds, read without touching it (a run may
+    be appending to it): its complete lines that carry a result."""
     import json
 
     try:
-        return len(json.loads((course.root / f".autograde-{AID}" / "journal.json").read_text())["students"])
-    except (OSError, ValueError, KeyError):
+        text = (course.root / f".autograde-{AID}" / "journal.jsonl").read_text()
+    except OSError:
         return 0
+    students = set()
+    for line in text.splitlines(keepends=True)[1:]:
+        try:
+            event = json.loads(line) if line.endswith("\n") else {}
+        except ValueError:
+            break
+        if "result" in event:
+            students.add(event["student"])
+    return len(students)
+
+
+def test_a_journal_line_cut_short_by_a_kill_was_never_written(tmp_path):
+    """The journal only grows, a line per event. A kill in the middle of a line leaves it
+    cut short: the next run reads the lines before it, grades that student again, and
+    appends after a journal mended to its whole lines."""
+    import types
+
+    from regcourse.grading.batch import Graded, Journal
+    from regcourse.grading.report import Result
+
+    course = types.SimpleNamespace(root=tmp_path)
+    first = Journal(course, AID, "sources")
+    first.graded(Graded(Result(AID, "ada", notes=["a"]), None), "ada's file")
+    first.recorded("ada")
+    first.graded(Graded(Result(AID, "bob"), None), "bob's file")
+    lines = first.file.read_text().splitlines()
+    assert len(lines) == 4 and '"recorded": "ada"' in lines[2], lines   # sources, ada, ada recorded, bob
+    with open(first.file, "a") as f:
+        f.write('{"student": "cy", "submission": "cy\'s f')   # the kill, mid-line
+    again = Journal(course, AID, "sources")
+    assert again.kept("ada", "ada's file")["recorded"] and again.kept("ada", "ada's file")["result"]["notes"] == ["a"]
+    assert again.kept("bob", "bob's file")["recorded"] is False
+    assert again.kept("ada", "a newer file") is None and "cy" not in again.students
+    assert again.file.read_text().endswith("\n")
+    again.graded(Graded(Result(AID, "cy"), None), "cy's file")
+    third = Journal(course, AID, "sources")
+    assert sorted(third.students) == ["ada", "bob", "cy"]
+    assert Journal(course, AID, "changed sources").students == {} and not third.folder.exists()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ course's gradebook as it arrives, from this process alone, because SQLite does n
 concurrent writers. A student's earlier grades and autograded notebook are replaced, never
 merged: nothing stale survives a failed re-grade. It finally writes ``grades.csv``.
 
-A crash (``kill -9``, a power cut) loses nothing graded: each result is first kept in a
-journal (:class:`Journal`, ``.autograde-<assignment>/`` in the course folder, with the
+A crash (``kill -9``, a power cut) loses nothing graded: each result is first appended to
+a journal (:class:`Journal`, ``.autograde-<assignment>/`` in the course folder, with the
 autograded notebook), then written to the gradebook. The next run finds the journal, keeps
 every result whose submission is still the same file, records again any it had not
 finished recording, and grades only the rest; a submission collected again since (another
@@ -77,21 +77,56 @@ def submission_fingerprint(folder: Path, assignment: str) -> str:
 class Journal:
     """What one class grading has graded and recorded, kept across a crash (see the module).
 
-    ``journal.json`` maps each student to the fingerprint of the submission graded, the
-    result, and whether it reached the gradebook; it is replaced whole (written aside,
-    flushed to disk, renamed), so a kill leaves either the old or the new one."""
+    ``journal.jsonl`` holds one line per event, appended and flushed to disk: first the
+    fingerprint of the sources, then, for each result, the student, the fingerprint of the
+    submission graded, the result and where its autograded notebook is kept, and a second
+    line once it reached the gradebook. Appending costs the same at the first student and
+    the five hundredth (rewriting a whole journal per result made a class pay its square).
+    A kill can cut only the last line short; a line cut short was never written, and is
+    dropped before the next run appends."""
 
     def __init__(self, course: Course, assignment: str, sources: str):
         self.folder = course.root / f".autograde-{assignment}"
-        self.file = self.folder / "journal.json"
+        self.file = self.folder / "journal.jsonl"
         self.sources = sources
         self.students: dict[str, dict] = {}
-        if self.file.is_file():
-            data = json.loads(self.file.read_text())
-            if data.get("sources") == sources:   # the same solutions and tests: its grades still hold
-                self.students = data["students"]
-        if not self.students and self.folder.exists():
-            shutil.rmtree(self.folder)
+        self._out = None
+        lines, whole = self._read()
+        if lines and lines[0].get("sources") == sources:   # the same solutions and tests: its grades hold
+            for event in lines[1:]:
+                if "result" in event:
+                    self.students[event["student"]] = {**event, "recorded": False}
+                elif event.get("recorded") in self.students:
+                    self.students[event["recorded"]]["recorded"] = True
+        if not self.students:
+            if self.folder.exists():
+                shutil.rmtree(self.folder)
+        elif not whole:   # the next line must not be glued to a torn one
+            self._replace(lines)
+
+    def _read(self) -> tuple[list[dict], bool]:
+        """The journal's complete lines, and whether it holds nothing else."""
+        try:
+            text = self.file.read_text()
+        except (OSError, UnicodeDecodeError):
+            return [], True
+        lines = []
+        for line in text.splitlines(keepends=True):
+            try:
+                if not line.endswith("\n"):
+                    raise ValueError("cut short")
+                lines.append(json.loads(line))
+            except ValueError:
+                return lines, False
+        return lines, True
+
+    def _replace(self, lines: list[dict]) -> None:
+        draft = self.file.with_suffix(".new")
+        with open(draft, "w") as f:
+            f.writelines(json.dumps(line) + "\n" for line in lines)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(draft, self.file)
 
     def kept(self, student: str, submission: str) -> dict | None:
         """The journal's entry for ``student`` if it graded this very submission."""
@@ -108,26 +143,30 @@ class Journal:
                 shutil.rmtree(target)
             shutil.copytree(Path(g.autograded).parent, target)
             kept = str(target / Path(g.autograded).name)
-        self.students[student] = {"submission": submission, "result": g.result.to_json(), "autograded": kept,
-                                  "recorded": False}
-        self.save()
+        entry = {"student": student, "submission": submission, "result": g.result.to_json(), "autograded": kept}
+        self._append(entry)
+        self.students[student] = {**entry, "recorded": False}
         return Graded(g.result, kept)
 
     def recorded(self, student: str) -> None:
+        self._append({"recorded": student})
         self.students[student]["recorded"] = True
-        self.save()
 
-    def save(self) -> None:
-        self.folder.mkdir(mode=0o700, exist_ok=True)
-        draft = self.file.with_suffix(".new")
-        with open(draft, "w") as f:
-            json.dump({"sources": self.sources, "students": self.students}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(draft, self.file)
+    def _append(self, event: dict) -> None:
+        if self._out is None:
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            new = not self.file.exists()
+            self._out = open(self.file, "a")
+            if new:
+                self._out.write(json.dumps({"sources": self.sources}) + "\n")
+        self._out.write(json.dumps(event) + "\n")
+        self._out.flush()
+        os.fsync(self._out.fileno())
 
     def close(self) -> None:
         """The run is over: the next one grades the class again."""
+        if self._out is not None:
+            self._out.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
