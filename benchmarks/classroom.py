@@ -72,7 +72,12 @@ class Student:
                 raise TimeoutError(f"{self.user}'s server did not start within {seconds:g} s")
             time.sleep(1)
         # the server signs the student in through the hub (OAuth) and sets its own _xsrf
-        self.http.get(f"{url}user/{self.user}/lab", timeout=60).raise_for_status()
+        lab = self.http.get(f"{url}user/{self.user}/lab", timeout=60)
+        if not lab.ok:   # say all there is: the way the redirects went, what the hub thinks
+            model = self.http.get(api, timeout=30, headers={"X-XSRFToken": self._xsrf("/hub/")}).json()
+            way = " -> ".join(f"{r.status_code} {r.url}" for r in [*lab.history, lab])
+            raise RuntimeError(f"{self.user}'s server was ready, but its page answered {lab.status_code}: {way}; "
+                               f"the hub says {model.get('servers')}; the page: {lab.text[:500]!r}")
 
     def assignment_action(self, action: str) -> float:
         """``fetch`` or ``submit`` from the Assignment List; its seconds."""
