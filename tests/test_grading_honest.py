@@ -743,6 +743,30 @@ def test_a_weak_notebook_test_leads_to_review_never_to_tampering(weak_source, tm
     assert "needs review: test_mc_dropout_predict" in table.stdout and "TAMPERING" not in table.stdout
 
 
+def test_the_softmax_of_mean_logits_is_named_on_every_input_and_nothing_else_is():
+    """The MC check names the mistake "averaged the logits" from the spread of the averaged
+    logits, which it knows exactly. Simulated for 60 secret seeds (a fixed tolerance on
+    the probabilities missed it on some, where 2000 passes still spread that answer by more
+    than the tolerance): every such answer is named; averaged probabilities, from 20 passes
+    (wrong) or 2000 (right), never are."""
+    from regcourse.grading.checks import dropout
+
+    def softmax(z):
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    draws = np.random.default_rng(0)
+    for seed in range(60):
+        inputs = dropout.make_inputs(np.random.default_rng([seed, 1]))
+        for j, p in enumerate(dropout.EXACT_PS):
+            w, b, x = inputs[f"exact_w{j}"], inputs[f"exact_b{j}"], inputs[f"exact_x{j}"]
+            for k, kind in [(2000, "logits"), (20, "probabilities"), (2000, "probabilities")]:
+                logits = (x[None] * (draws.random((k, 1, 5)) >= p) / (1 - p)) @ w.T + b
+                got = softmax(logits.mean(0)) if kind == "logits" else softmax(logits).mean(0)
+                named = dropout._softmax_of_mean_logits(got, inputs, j, p, 2000)
+                assert named == (kind == "logits"), (seed, p, k, kind)
+
+
 @pytest.mark.tier2
 def test_a_class_lists_review_apart_from_tampering(weak_source, tmp_path):
     import submissions as sub
