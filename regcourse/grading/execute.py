@@ -23,7 +23,7 @@ from traitlets import Float, Integer, Unicode
 
 from ..sandbox.kernel_factory import TIMES_FILE, read_private
 from ..authoring.notebooks import is_test_cell, nbgrader_meta
-from ..sandbox.slots import is_zombie
+from ..sandbox.launch import is_running
 
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelStuck"
@@ -101,7 +101,7 @@ class SafeExecute(Execute):
         """Whether the reference run can still write times (its process has not ended)."""
         if not self.reference_pid:
             return True
-        return os.path.exists(f"/proc/{self.reference_pid}") and not is_zombie(self.reference_pid)
+        return is_running(self.reference_pid)
 
     def _reference_times(self) -> dict:
         try:

@@ -398,11 +398,7 @@ class KernelFactory:
         it: its pid stays taken, as a zombie, until the owner waits."""
         if self.owner == os.getpid():
             return self.process.poll() is None
-        try:
-            with open(f"/proc/{self.process.pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
-            return False
+        return launch.is_running(self.process.pid)
 
     def forget_in_child(self) -> None:
         """In a process forked from the owner: drop its copy of the factory's stdin, so

@@ -117,6 +117,20 @@ def uid_of(pid: int) -> int | None:
         return None
 
 
+def is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended; while no one
+    has reaped it, its pid is not given to another process)."""
+    return os.path.exists(f"/proc/{pid}") and not is_zombie(pid)
+
+
 def kill_all(owned) -> int:
     """SIGKILL every process for which ``owned(pid)`` holds, again and again until none is
     left (a fork bomb respawns while it is killed); returns how many were killed."""

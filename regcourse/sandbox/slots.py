@@ -45,7 +45,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode, default
 
-from .launch import KEPT_ENV, MARKER, ONE_THREAD, all_pids, drop_to, kill_all, uid_of
+from .launch import KEPT_ENV, MARKER, ONE_THREAD, all_pids, drop_to, is_zombie, kill_all, uid_of
 from .host import POOL_SIZE, USER_PREFIX, ensure_user, is_root, private_folder, python_folders
 
 
@@ -216,14 +216,6 @@ def open_private(path: Path):
     """A lock file in a private folder, opened without following a link."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     return os.fdopen(fd, "r+")
-
-
-def is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def check_user_can_run_python(user: pwd.struct_passwd, python: str = sys.executable) -> None:
