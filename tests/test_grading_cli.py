@@ -210,6 +210,21 @@ def test_commands_leave_out_jsonschema_s_iri_parsers_which_no_schema_they_valida
     assert done.stdout.split() == ["None", "True", "True"], done.stderr
 
 
+def test_a_command_leaves_its_objects_to_the_process_s_end_and_a_caller_s_alone():
+    """Run from the command line, a command ends by taking its objects out of the garbage
+    collector's sight (the interpreter's exit would walk them all: a third of a second after
+    a grading). Called from Python with arguments, it leaves its caller's collector alone."""
+    probe = ("import gc, sys, regcourse.cli as cli\n"
+             "def ends(argv):\n"
+             "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
+             "    frozen = gc.get_freeze_count()\n    gc.unfreeze()\n    return frozen\n"
+             "called = ends(['sandbox', '--help'])\n"
+             "sys.argv = ['regcourse', 'sandbox', '--help']\n"
+             "print(called, ends(None) > 0)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split()[-2:] == ["0", "True"], done.stdout + done.stderr
+
+
 @pytest.mark.tier2
 def test_the_formgrader_hook_grades_through_hub_grade_without_the_sudo_rule(tmp_path):
     """The formgrader's autograde button runs the hook; in a classroom without its sudo

@@ -282,6 +282,17 @@ def add_rubrics(autograded: Path, source: Path) -> None:
     _rewrite(autograded, nb)
 
 
+def prepare_feedback() -> None:
+    """Import what a feedback page imports on first use: the equations' converter, the
+    sanitizer that nbgrader_config.py names, and the syntax highlighter's lexers (a tenth of
+    a second, which ``regcourse grade`` spends while its kernel factory still imports)."""
+    import IPython.lib.lexers  # noqa: F401
+    import latex2mathml.converter  # noqa: F401
+    import nbconvert.exporters.html  # noqa: F401
+
+    from . import safe_html  # noqa: F401
+
+
 def write_feedback(run, target: Path, hints: bool = False) -> Path:
     """Generate ``run``'s feedback page with nbgrader and copy it to ``target`` (a file)."""
     course, result = run.course, run.result
