@@ -125,7 +125,10 @@ class SafeExecute(Execute):
 
     def _write_call_limits(self) -> None:
         """Before the probe: each call of a learner's function may take as long as that
-        function's test cells may (``test_<function>`` and ``test_<function>_...``)."""
+        function's test cells may (``test_<function>`` and ``test_<function>_...``). A
+        function whose test cells all ran out of time is not called at all: its checks
+        read "ran out of time", as they would after its first call ran out, and the loop
+        is charged once, in its own cells, instead of waiting out the limit again."""
         from .trusted import PROBE_NAME
 
         if not (self.reference_folder and self.probe_inputs):
@@ -135,19 +138,20 @@ class SafeExecute(Execute):
         tests = {name: derived_limit(seconds, self.time_factor, self._floor(), self.timeout)
                  for name, seconds in cells.items() if name.startswith("test_")}
         functions = [name for name in cells if not name.startswith(("test_", "cell-")) and name != PROBE_NAME]
-        limits = {}
+        limits, ran_out = {}, []
         for function in functions:
-            own = [limit for name, limit in tests.items()
-                   if name == f"test_{function}" or name.startswith(f"test_{function}_")]
+            own = [name for name in tests if name == f"test_{function}" or name.startswith(f"test_{function}_")]
             if own:
-                limits[function] = max(own)
+                limits[function] = max(tests[name] for name in own)
+                if set(own) <= self._ran_out:
+                    ran_out.append(function)
         # written beside, then moved into place: never through a link someone else made
         target = Path(self.probe_inputs) / "__call_limits.json"
         partial = target.with_name(f".call-limits-{os.getpid()}")
         try:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             with os.fdopen(fd, "w") as f:
-                json.dump(limits, f)
+                json.dump({"limits": limits, "ran_out": ran_out}, f)
             os.replace(partial, target)
         except OSError:
             partial.unlink(missing_ok=True)   # the probe then keeps the cell timeout per call
@@ -158,6 +162,7 @@ class SafeExecute(Execute):
         self._broken = ""   # why the kernel cannot run further cells, once it cannot
         self._limit = ""    # the time limit of the cell being run, in words
         self._spent: float | None = None   # its reference time, for a test cell
+        self._ran_out: set[str] = set()    # the test cells that ran out of time
         return super().preprocess(nb, resources, km)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
@@ -186,6 +191,8 @@ class SafeExecute(Execute):
             for out in cell.get("outputs", []):
                 if out.get("ename") == "CellTimeoutError":
                     out["evalue"] = self._limit   # the limit that was reached
+                    if is_test_cell(cell):
+                        self._ran_out.add(nbgrader_meta(cell).get("grade_id", ""))
             return cell
         except DeadKernelError:
             self._broken = "the kernel had died in an earlier cell"
