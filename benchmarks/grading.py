@@ -23,6 +23,10 @@ from .notebooks import execute
 ONE = "l2"       # the single-submission comparison: a notebook with torch, like most
 CLASS = "l1"     # the generated class
 CLASS_SIZE = 60  # what the budget is measured on
+# The class of 60 on 2 workers with kernels started cold, as measured when the target for
+# warm kernels (three times that throughput) was set. Cold grading has since got faster too,
+# from fixes both kinds of kernel share, so the same run's ratio is reported beside it.
+COLD_BASELINE_S = 144.8
 
 
 def _median(f, repeats):
@@ -178,6 +182,7 @@ def grade_generated_class(size: int = CLASS_SIZE) -> dict:
                          "speedup": round(timings[1] / timings[2], 2)}
     out["warm_vs_cold"] = {str(jobs): round(out["cold"]["seconds"][str(jobs)] / out["warm"]["seconds"][str(jobs)], 2)
                            for jobs in (1, 2)}
+    out["warm_vs_cold_baseline"] = round(COLD_BASELINE_S / out["warm"]["seconds"]["2"], 2)
     out["same_grades"] = len({tuple(sorted(g.items())) for g in grades.values()}) == 1
     out["time_limits_s"] = stuck   # with 1 worker; the rest is what kernel start-up can speed up
     rest = {mode: out[mode]["seconds"]["1"] - stuck[mode] for mode in stuck}
