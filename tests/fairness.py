@@ -83,6 +83,22 @@ def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
     return trusted.Outputs(folder / trusted.OUT_DIR)
 
 
+def run_probe_body(body: str, folder, namespace: dict | None = None):
+    """A probe made of ``body`` run in this process, in ``folder`` (whose ``probe-in/`` the
+    caller wrote), with the learner's functions in ``namespace``: the Outputs."""
+    import os
+
+    from regcourse.grading import trusted
+
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        exec(compile(trusted.probe_source(body), "probe", "exec"), {"__name__": "__main__", **(namespace or {})})
+    finally:
+        os.chdir(here)
+    return trusted.Outputs(folder / trusted.OUT_DIR)
+
+
 def run_tests_in_process(nb, seed: int) -> dict[str, str | None]:
     """Execute ``nb`` in this process with ``TEST_SEED = seed`` before every test cell.
 

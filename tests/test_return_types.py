@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENTS
-from fairness import run_each_test_alone, run_probe_in_process
+from fairness import run_each_test_alone, run_probe_body, run_probe_in_process
 from regcourse.grading import trusted
 from regcourse.grading.checks import spec
 from regcourse.grading.upstream import own_tests
@@ -126,16 +126,7 @@ def test_a_value_the_grader_cannot_store_is_the_graders_problem(tmp_path):
         ns["ragged"] = lambda: [np.zeros(2), object()]
         call("ragged", "ragged")
     ''')
-    namespace = {"__name__": "__main__"}
-    import os
-
-    here = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        exec(compile(trusted.probe_source(body), "probe", "exec"), namespace)
-    finally:
-        os.chdir(here)
-    value = trusted.Outputs(tmp_path / trusted.OUT_DIR)["ragged"]
+    value = run_probe_body(body, tmp_path)["ragged"]
     assert isinstance(value, trusted.Unstorable), value
     with pytest.raises(trusted.Wrong, match="a limit of the grader, not a mistake of yours"):
         trusted.array(trusted.Outputs(tmp_path / trusted.OUT_DIR), "ragged", what="ragged()")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENTS
-from fairness import run_probe_in_process
+from fairness import run_probe_body, run_probe_in_process
 from regcourse.grading import trusted
 from regcourse.grading.checks import spec
 from regcourse.authoring.notebooks import is_test_cell, nbgrader_meta, read, source_notebook
@@ -52,7 +52,6 @@ def test_a_function_whose_test_cells_all_ran_out_of_time_is_charged_once_and_not
     of time", as after a first call that ran out. A function with one test cell that
     finished is still called, and so is every other function."""
     import json
-    import os
     import textwrap
 
     from regcourse.grading.execute import SafeExecute
@@ -75,22 +74,15 @@ def test_a_function_whose_test_cells_all_ran_out_of_time_is_charged_once_and_not
 
     # the probe's side: the function named is never called
     calls = []
-    namespace = {"__name__": "__main__", "calls": calls,
-                 "sparsity": lambda w: calls.append("sparsity") or 0.5,
-                 "lasso_ista": lambda w: calls.append("lasso_ista") or w}
+    learner = {"sparsity": lambda w: calls.append("sparsity") or 0.5,
+               "lasso_ista": lambda w: calls.append("lasso_ista") or w}
     body = textwrap.dedent('''
         call("sparse", "sparsity", np.ones(3))
         call("lasso", "lasso_ista", np.ones(3))
         example("example__test_sparsity__0", "test_sparsity", "sparsity(np.zeros(2))")
     ''')
-    here = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        exec(compile(trusted.probe_source(body), "probe", "exec"), namespace)
-    finally:
-        os.chdir(here)
+    out = run_probe_body(body, tmp_path, learner)
     assert calls == ["lasso_ista"]
-    out = trusted.Outputs(tmp_path / trusted.OUT_DIR)
     for name in ("sparse", "example__test_sparsity__0"):
         assert isinstance(out[name], trusted.Raised) and out[name].is_a("TimeoutError"), out[name]
     assert np.array_equal(out["lasso"], np.ones(3))
