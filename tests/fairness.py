@@ -83,9 +83,11 @@ def run_probe_in_process(notebook, assignment: str, inputs: dict, folder):
     return trusted.Outputs(folder / trusted.OUT_DIR)
 
 
-def run_probe_body(body: str, folder, namespace: dict | None = None):
+def run_probe_body(body: str, folder, namespace: dict | None = None, course_versions: dict | None = None):
     """A probe made of ``body`` run in this process, in ``folder`` (whose ``probe-in/`` the
-    caller wrote), with the learner's functions in ``namespace``: the Outputs."""
+    caller wrote), in the learner's ``namespace`` (the globals of their functions, as in a
+    kernel), with the course's versions of upstream functions
+    (:func:`regcourse.grading.upstream.probe_table`): the Outputs."""
     import os
 
     from regcourse.grading import trusted
@@ -93,7 +95,8 @@ def run_probe_body(body: str, folder, namespace: dict | None = None):
     here = os.getcwd()
     os.chdir(folder)
     try:
-        exec(compile(trusted.probe_source(body), "probe", "exec"), {"__name__": "__main__", **(namespace or {})})
+        source = trusted.probe_source(body, course_versions=course_versions)
+        exec(compile(source, "probe", "exec"), {"__name__": "__main__"} if namespace is None else namespace)
     finally:
         os.chdir(here)
     return trusted.Outputs(folder / trusted.OUT_DIR)

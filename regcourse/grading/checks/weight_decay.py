@@ -35,18 +35,24 @@ for function in ["adam_step", "adamw_step"]:
     with upstream(f"test_{function}"):   # the course's init_adam_state
         for j, (lr, decay, betas, eps) in enumerate(settings):
             key = "lam" if function == "adam_step" else "wd"
+            final = f"{function}_{j}_final"
             try:
                 w_k, state = load("w0"), ns["init_adam_state"](load("w0"))
                 for k, grad in enumerate(load("grads")):
-                    w_k = ns[function](w_k, grad, state, lr, **{key: decay}, betas=betas, eps=eps)
+                    # each step within the function's time limit (none once it ran out): what
+                    # it raised, or that it ran out, is saved as the final value
+                    w_k = run(final, function, w_k, grad, state, lr, **{key: decay}, betas=betas, eps=eps)
+                    if os.path.exists(os.path.join("probe-out", final + ".json")):
+                        break
                     if k == 0:
                         save(f"{function}_{j}_first", w_k)
-                save(f"{function}_{j}_final", w_k)
-                save(f"{function}_{j}_t", state["t"])
-                save(f"{function}_{j}_m", state["m"])
-                save(f"{function}_{j}_v", state["v"])
+                else:
+                    save(final, w_k)
+                    save(f"{function}_{j}_t", state["t"])
+                    save(f"{function}_{j}_m", state["m"])
+                    save(f"{function}_{j}_v", state["v"])
             except BaseException as exc:
-                save_error(f"{function}_{j}_final", exc)
+                save_error(final, exc)
 
 wm, gm = load("wm"), list(load("gm"))
 for j, (momentum, decay, decoupled) in enumerate([(0.9, 0.05, False), (0.9, 0.05, True), (0.5, 0.2, False)]):
