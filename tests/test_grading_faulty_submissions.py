@@ -173,3 +173,22 @@ def test_nbgrader_s_metadata_check_fails_as_before_and_checks_its_schema_once(mo
              "print(before, type(common.jsonschema).__name__)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["module", "_SchemaCheckedOnce"], done.stderr
+
+
+def test_an_endless_adam_step_costs_its_own_points_only_and_never_looks_forged(grader, tmp_path):
+    """A looping adam_step once held weight_decay's trusted check (which stepped Adam
+    without a time limit per call) until the probe cell's timeout, 250 s, and the probe,
+    stopped in the middle of a write, left a torn file that called the honest submission
+    forged. Now the check stops calling it after its time limit, and all it costs is the
+    points of its own cell."""
+    import nbformat
+
+    loop = ("def adam_step(w, grad, state, lr, lam=0.0, betas=(0.9, 0.999), eps=1e-8):\n"
+            "    while True:\n        pass")
+    path = tmp_path / "weight_decay.ipynb"
+    nbformat.write(sub.with_function("weight_decay", "adam_step", loop), str(path))
+    r = grader.grade(path, "weight_decay", "looping").result
+    assert {i.grade_id for i in r.items if not (i.passed or i.pending)} == {"test_adam_step"}, r.to_json()
+    assert not r.tampering and not r.reviews, r.to_json()
+    assert "ran longer than its time limit" in next(i.message for i in r.items if i.grade_id == "test_adam_step")
+    assert r.seconds < 60, r.seconds
