@@ -135,7 +135,7 @@ def test_an_endless_loop_costs_no_cell_its_notebook_test_keeps_and_the_trusted_c
     import io
     import json
 
-    from regcourse.grading.upstream import probe_table
+    from regcourse.grading.upstream import own_tests, probe_table
 
     cells = read(source_notebook(aid)).cells
     tests = [c for c in cells if is_test_cell(c)]
@@ -156,9 +156,7 @@ def test_an_endless_loop_costs_no_cell_its_notebook_test_keeps_and_the_trusted_c
     body, table = trusted.probe_body(aid), probe_table(source_notebook(aid), aid)
     looped = 0
     for function in functions:
-        own = {nbgrader_meta(c)["grade_id"] for c in tests
-               if nbgrader_meta(c)["grade_id"] in (f"test_{function}",) or
-               nbgrader_meta(c)["grade_id"].startswith(f"test_{function}_")}
+        own = own_tests(function, [nbgrader_meta(c)["grade_id"] for c in tests])
         if not own:
             continue
         notebook = learner(function, _ran_out)   # the notebook's tests, the function out of time

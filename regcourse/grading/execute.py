@@ -24,6 +24,7 @@ from traitlets import Float, Integer, Unicode
 from ..sandbox.kernel_factory import TIMES_FILE, read_private
 from ..authoring.notebooks import is_test_cell, nbgrader_meta
 from ..sandbox.launch import is_running
+from .upstream import own_tests
 
 KERNEL_DIED = "KernelDied"
 KERNEL_STUCK = "KernelStuck"
@@ -140,10 +141,10 @@ class SafeExecute(Execute):
         functions = [name for name in cells if not name.startswith(("test_", "cell-")) and name != PROBE_NAME]
         limits, ran_out = {}, []
         for function in functions:
-            own = [name for name in tests if name == f"test_{function}" or name.startswith(f"test_{function}_")]
+            own = own_tests(function, tests)
             if own:
                 limits[function] = max(tests[name] for name in own)
-                if set(own) <= self._ran_out:
+                if own <= self._ran_out:
                     ran_out.append(function)
         # written beside, then moved into place: never through a link someone else made
         target = Path(self.probe_inputs) / "__call_limits.json"

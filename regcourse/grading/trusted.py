@@ -139,11 +139,14 @@ def __regcourse_probe():
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
+    def raised(name):
+        """Whether ``run`` saved, as ``name``, what the function raised or that it ran out."""
+        return os.path.exists(os.path.join("probe-out", name + ".json"))
+
     def call(name, function, *args, **kwargs):
         """Like ``run``, and save what the function returns as ``name``."""
-        errors = os.path.join("probe-out", name + ".json")
         value = run(name, function, *args, **kwargs)
-        if value is not None or not os.path.exists(errors):
+        if value is not None or not raised(name):
             save(name, value)
         return value
 

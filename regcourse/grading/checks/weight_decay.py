@@ -42,7 +42,7 @@ for function in ["adam_step", "adamw_step"]:
                     # each step within the function's time limit (none once it ran out): what
                     # it raised, or that it ran out, is saved as the final value
                     w_k = run(final, function, w_k, grad, state, lr, **{key: decay}, betas=betas, eps=eps)
-                    if os.path.exists(os.path.join("probe-out", final + ".json")):
+                    if raised(final):
                         break
                     if k == 0:
                         save(f"{function}_{j}_first", w_k)
